@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernels are compiled without bounds checks in release builds: the hot loops index raw
+// buffers whose sizes are validated once, at the API boundary.
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))
+]
+
+let package = Package(
+    name: "oicsr",
+    targets: [
+        // C libraries from Debian packages, each behind a shim header.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
+
+        // Modules depend downward only: oicsr → Explorer → Pruning → Engine; Terminal → Explorer's Grid.
+        .target(name: "Engine", dependencies: ["CBLAS", "CZlib"], swiftSettings: kernelSettings),
+        .target(name: "Pruning", dependencies: ["Engine"], swiftSettings: kernelSettings),
+        .target(name: "Explorer", dependencies: ["Pruning", "Engine"]),
+        .target(name: "Terminal", dependencies: ["Explorer", "CNCurses"]),
+        .executableTarget(name: "oicsr", dependencies: ["Engine", "Pruning"]),
+
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "PruningTests", dependencies: ["Pruning", "Engine", "TestSupport"]),
+        // Golden screens are read from the source tree (#filePath), not bundled as resources.
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer"], exclude: ["__Snapshots__"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,53 @@
+import Dispatch
+import Foundation
+
+// Work splitting for the loops that run outside BLAS (im2row, BatchNorm, pooling, ...).
+// The machine has few cores, so work is cut into one contiguous range per worker; ranges
+// too small to repay a thread hand-off run inline.
+
+public enum Parallel {
+    /// Number of workers used for loops outside BLAS.
+    nonisolated(unsafe) public static var workers = max(1, min(ProcessInfoCores.count, 8))
+
+    /// Runs `body(range)` over `0..<count`, split into contiguous ranges across workers when
+    /// `count * costPerItem` is large enough to be worth it.
+    @inline(__always)
+    public static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+        forParts(count, costPerItem: costPerItem) { _, range in body(range) }
+    }
+
+    /// Like `forRanges`, also passing the part number (0..<workers), so that reductions can
+    /// keep one partial result per part. The split depends only on `count` and `workers`,
+    /// so results are repeatable.
+    public static func forParts(_ count: Int, costPerItem: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+        let parts = min(workers, count)
+        if parts <= 1 || count * costPerItem < 32_768 {
+            body(0, 0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let lo = count * part / parts, hi = count * (part + 1) / parts
+                box.value(part, lo..<hi)
+            }
+        }
+    }
+}
+
+/// Carries a non-Sendable closure into `concurrentPerform`. Sound because every worker
+/// writes a disjoint range and `concurrentPerform` returns only when all are done.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+enum ProcessInfoCores {
+    static var count: Int {
+        #if os(Linux)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 2
+        #endif
+    }
+}

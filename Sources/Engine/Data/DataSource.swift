@@ -1,0 +1,199 @@
+import Foundation
+
+// Finding and loading a data set folder. The format is recognised by the file names the
+// original distributions use, so pointing at the unpacked download is enough:
+//   IDX (MNIST, Fashion-MNIST): train-images-idx3-ubyte, train-labels-idx1-ubyte,
+//       t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally gzip'd (.gz);
+//   CIFAR-10 binary:  data_batch_1.bin … data_batch_5.bin, test_batch.bin;
+//   CIFAR-100 binary: train.bin, test.bin.
+// The CIFAR archives unpack into cifar-10-batches-bin/ and cifar-100-binary/; a folder that
+// holds only that subfolder is accepted too.
+
+/// The on-disk formats `DataSource` reads.
+public enum DataFormat: String, Sendable, CaseIterable {
+    case idx, cifar10, cifar100
+
+    /// The files a folder of this format must hold (IDX files may also end in `.gz`).
+    public var expectedFiles: [String] {
+        switch self {
+        case .idx: IDXRole.allCases.map(\.fileName)
+        case .cifar10: (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
+        case .cifar100: ["train.bin", "test.bin"]
+        }
+    }
+
+    var displayName: String {
+        switch self {
+        case .idx: "IDX (MNIST / Fashion-MNIST)"
+        case .cifar10: "CIFAR-10 binary"
+        case .cifar100: "CIFAR-100 binary"
+        }
+    }
+}
+
+public enum DataSource {
+    /// Environment variable naming the data folder.
+    public static let environmentVariable = "OICSR_DATA"
+    /// Where the Debian package `dataset-fashion-mnist` installs its files.
+    public static let debianFashionMNIST = "/usr/share/datasets/fashion-mnist"
+
+    /// The default folder: `$OICSR_DATA` if set and not empty, else Debian's Fashion-MNIST.
+    public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let folder = environment[environmentVariable], !folder.isEmpty { return folder }
+        return debianFashionMNIST
+    }
+
+    /// The format of the data set in `folder`, recognised by its file names.
+    public static func detectFormat(folder: String) throws -> DataFormat {
+        try locate(folder: folder).format
+    }
+
+    /// Loads the training and test sets from `folder`, whatever its format.
+    /// `name` overrides the data set name derived from the format and path.
+    public static func load(folder: String, name: String? = nil) throws -> DataSplits {
+        let (format, folder) = try locate(folder: folder)
+        switch format {
+        case .idx: return try loadIDX(folder: folder, name: name)
+        case .cifar10, .cifar100: return try loadCIFAR(folder: folder, format: format, name: name)
+        }
+    }
+
+    // MARK: Locating
+
+    private static func locate(folder: String) throws -> (format: DataFormat, folder: String) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
+            throw DataError(file: folder, problem: "no such folder; \(expectation) (set \(environmentVariable) to use another folder)")
+        }
+        guard isFolder.boolValue else {
+            throw DataError(file: folder, problem: "not a folder; \(expectation)")
+        }
+        if let format = recognise(folder) { return (format, folder) }
+        for sub in ["cifar-10-batches-bin", "cifar-100-binary"] {
+            let inner = (folder as NSString).appendingPathComponent(sub)
+            if let format = recognise(inner) { return (format, inner) }
+        }
+        throw DataError(file: folder, problem: "no data set found; \(expectation)")
+    }
+
+    /// The format whose files (any of them) are present; a missing file of a recognised
+    /// format is reported when loading, naming that file.
+    private static func recognise(_ folder: String) -> DataFormat? {
+        if IDXRole.allCases.contains(where: { findIDX($0, in: folder) != nil }) { return .idx }
+        let exists = { (name: String) in FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(name)) }
+        if exists("data_batch_1.bin") || exists("test_batch.bin") { return .cifar10 }
+        if exists("train.bin") || exists("test.bin") { return .cifar100 }
+        return nil
+    }
+
+    private static var expectation: String {
+        "expected one of: " + DataFormat.allCases.map { format in
+            "\(format.displayName): \(format.expectedFiles.joined(separator: ", "))"
+        }.joined(separator: "; ") + " (IDX files may be gzip'd, ending in .gz)"
+    }
+
+    // MARK: IDX
+
+    private static func findIDX(_ role: IDXRole, in folder: String) -> String? {
+        role.candidates
+            .map { (folder as NSString).appendingPathComponent($0) }
+            .first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    private static func requireIDX(_ role: IDXRole, in folder: String) throws -> String {
+        if let path = findIDX(role, in: folder) { return path }
+        throw DataError(file: (folder as NSString).appendingPathComponent(role.fileName + "[.gz]"),
+                        problem: "missing file; an IDX data set needs \(DataFormat.idx.expectedFiles.joined(separator: ", ")), each optionally gzip'd (.gz)")
+    }
+
+    static let fashionMNISTClassNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+    private static func loadIDX(folder: String, name: String?) throws -> DataSplits {
+        // Fashion-MNIST and MNIST share file names and format; only the path tells them apart.
+        let fashion = folder.lowercased().contains("fashion")
+        let classNames = fashion ? fashionMNISTClassNames : (0..<10).map(String.init)
+        let setName = name ?? (fashion ? "fashion-mnist" : "mnist")
+
+        func split(_ imagesRole: IDXRole, _ labelsRole: IDXRole) throws -> Dataset {
+            let imagesPath = try requireIDX(imagesRole, in: folder)
+            let labelsPath = try requireIDX(labelsRole, in: folder)
+            let images = try IDX.images(Gzip.contents(ofFile: imagesPath), path: imagesPath)
+            let labels = try IDX.labels(Gzip.contents(ofFile: labelsPath), classes: classNames.count, path: labelsPath)
+            guard labels.count == images.count else {
+                throw DataError(file: labelsPath, problem: "\(labels.count) labels for \(images.count) images in \(imagesPath)")
+            }
+            return Dataset(name: setName, channels: 1, height: images.height, width: images.width,
+                           classes: classNames.count, classNames: classNames,
+                           images: images.pixels, labels: labels)
+        }
+
+        let train = try split(.trainImages, .trainLabels)
+        let test = try split(.testImages, .testLabels)
+        guard test.height == train.height, test.width == train.width else {
+            throw DataError(file: try requireIDX(.testImages, in: folder),
+                            problem: "test images are \(test.height)x\(test.width) but training images are \(train.height)x\(train.width)")
+        }
+        return DataSplits(train: train, test: test)
+    }
+
+    // MARK: CIFAR
+
+    static let cifar10ClassNames = ["airplane", "automobile", "bird", "cat", "deer",
+                                    "dog", "frog", "horse", "ship", "truck"]
+
+    private static func loadCIFAR(folder: String, format: DataFormat, name: String?) throws -> DataSplits {
+        let variant: CIFAR.Variant = format == .cifar10 ? .cifar10 : .cifar100
+        let trainFiles = format == .cifar10 ? (1...5).map { "data_batch_\($0).bin" } : ["train.bin"]
+        let testFiles = format == .cifar10 ? ["test_batch.bin"] : ["test.bin"]
+        let classNames = format == .cifar10 ? cifar10ClassNames : cifar100ClassNames(folder: folder)
+
+        func split(_ files: [String]) throws -> Dataset {
+            var labels = [Int32](), pixels = [UInt8]()
+            for file in files {
+                let path = (folder as NSString).appendingPathComponent(file)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw DataError(file: path, problem: "missing file; a \(format.displayName) data set needs \(format.expectedFiles.joined(separator: ", "))")
+                }
+                let records = try CIFAR.records(Gzip.contents(ofFile: path), variant: variant, path: path)
+                labels.append(contentsOf: records.labels)
+                pixels.append(contentsOf: records.pixels)
+            }
+            return Dataset(name: name ?? format.rawValue, channels: CIFAR.channels, height: CIFAR.side,
+                           width: CIFAR.side, classes: variant.classes, classNames: classNames,
+                           images: pixels, labels: labels)
+        }
+        return DataSplits(train: try split(trainFiles), test: try split(testFiles))
+    }
+
+    /// CIFAR-100's fine class names from `fine_label_names.txt` (shipped with some copies),
+    /// else the class numbers.
+    private static func cifar100ClassNames(folder: String) -> [String] {
+        let path = (folder as NSString).appendingPathComponent("fine_label_names.txt")
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if names.count == 100 { return names }
+        }
+        return (0..<100).map(String.init)
+    }
+}
+
+/// The four files of an IDX data set.
+enum IDXRole: CaseIterable {
+    case trainImages, trainLabels, testImages, testLabels
+
+    var fileName: String {
+        switch self {
+        case .trainImages: "train-images-idx3-ubyte"
+        case .trainLabels: "train-labels-idx1-ubyte"
+        case .testImages: "t10k-images-idx3-ubyte"
+        case .testLabels: "t10k-labels-idx1-ubyte"
+        }
+    }
+
+    /// Names in use: LeCun's, gzip'd or not, and the dotted variant of some mirrors.
+    var candidates: [String] {
+        let dotted = fileName.replacingOccurrences(of: "-idx", with: ".idx")
+        return [fileName + ".gz", fileName, dotted + ".gz", dotted]
+    }
+}

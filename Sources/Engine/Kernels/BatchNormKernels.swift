@@ -1,0 +1,145 @@
+// BatchNorm over NHWC activations, viewed as a matrix x (M, C) with M = N·H·W.
+// PyTorch's conventions (DESIGN.md §3): eps 1e-5, running-average momentum 0.1, and the
+// unbiased variance in the running estimate.
+
+enum BatchNormKernels {
+    /// Per-part scratch needed by the reductions, in doubles.
+    static func partialsCount(channels: Int) -> Int { Parallel.workers * 2 * channels }
+
+    /// For every channel c: sumA[c] = Σ_r a(r,c) and sumB[c] = Σ_r b(r,c), where
+    /// a = x - shift and b = (x - shift)² (statistics), or a = dy and b = dy·xhat (backward).
+    /// Rows are summed in float in short blocks and the blocks in double, so sums over
+    /// hundreds of thousands of rows keep their precision.
+    static func pairedSums(rows: Int, channels: Int, partials: UnsafeMutablePointer<Double>,
+                           sumA: UnsafeMutablePointer<Double>, sumB: UnsafeMutablePointer<Double>,
+                           row: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let c = channels
+        partials.update(repeating: 0, count: Parallel.workers * 2 * c)
+        Parallel.forParts(rows, costPerItem: c) { part, range in
+            let pa = partials + part * 2 * c, pb = pa + c
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * c) { block in
+                let ba = block.baseAddress!, bb = ba + c
+                var r = range.lowerBound
+                while r < range.upperBound {
+                    ba.update(repeating: 0, count: 2 * c)
+                    let end = min(r + 64, range.upperBound)
+                    for i in r..<end { row(i, ba, bb) }
+                    for j in 0..<c { pa[j] += Double(ba[j]); pb[j] += Double(bb[j]) }
+                    r = end
+                }
+            }
+        }
+        sumA.update(repeating: 0, count: c)
+        sumB.update(repeating: 0, count: c)
+        for part in 0..<Parallel.workers {
+            let pa = partials + part * 2 * c, pb = pa + c
+            for j in 0..<c { sumA[j] += pa[j]; sumB[j] += pb[j] }
+        }
+    }
+
+    /// Training-mode forward: batch statistics, xhat saved for the backward pass, running
+    /// statistics updated. `mean`/`invStd` receive the batch statistics.
+    static func forwardTraining(
+        x: UnsafePointer<Float>, rows: Int, channels c: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float, momentum: Float,
+        runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
+        mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
+        xhat: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
+        partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>
+    ) {
+        let sumA = sums, sumB = sums + c
+        // Pass 1: mean. Pass 2: variance about the mean (two passes for stability).
+        pairedSums(rows: rows, channels: c, partials: partials, sumA: sumA, sumB: sumB) { r, a, _ in
+            let xr = x + r * c
+            for j in 0..<c { a[j] += xr[j] }
+        }
+        for j in 0..<c { mean[j] = Float(sumA[j] / Double(rows)) }
+        pairedSums(rows: rows, channels: c, partials: partials, sumA: sumA, sumB: sumB) { r, _, b in
+            let xr = x + r * c
+            for j in 0..<c { let d = xr[j] - mean[j]; b[j] += d * d }
+        }
+        for j in 0..<c {
+            let variance = sumB[j] / Double(rows)
+            invStd[j] = Float(1 / (variance + Double(eps)).squareRoot())
+            let unbiased = rows > 1 ? variance * Double(rows) / Double(rows - 1) : variance
+            runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
+            runningVar[j] = (1 - momentum) * runningVar[j] + momentum * Float(unbiased)
+        }
+        normalize(x: x, rows: rows, channels: c, mean: mean, invStd: invStd, gamma: gamma, beta: beta, xhat: xhat, y: y)
+    }
+
+    /// Eval-mode forward with the running statistics; fills mean/invStd from them so the
+    /// backward pass (used when fine-tuning with frozen statistics, and by gradient checks)
+    /// has what it needs.
+    static func forwardEval(
+        x: UnsafePointer<Float>, rows: Int, channels c: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float,
+        runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+        mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
+        xhat: UnsafeMutablePointer<Float>?, y: UnsafeMutablePointer<Float>
+    ) {
+        for j in 0..<c {
+            mean[j] = runningMean[j]
+            invStd[j] = 1 / (runningVar[j] + eps).squareRoot()
+        }
+        normalize(x: x, rows: rows, channels: c, mean: mean, invStd: invStd, gamma: gamma, beta: beta, xhat: xhat, y: y)
+    }
+
+    static func normalize(
+        x: UnsafePointer<Float>, rows: Int, channels c: Int,
+        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        xhat: UnsafeMutablePointer<Float>?, y: UnsafeMutablePointer<Float>
+    ) {
+        Parallel.forRanges(rows, costPerItem: c) { range in
+            for r in range {
+                let xr = x + r * c, yr = y + r * c
+                if let xhat {
+                    let hr = xhat + r * c
+                    for j in 0..<c {
+                        let h = (xr[j] - mean[j]) * invStd[j]
+                        hr[j] = h
+                        yr[j] = gamma[j] * h + beta[j]
+                    }
+                } else {
+                    for j in 0..<c { yr[j] = gamma[j] * (xr[j] - mean[j]) * invStd[j] + beta[j] }
+                }
+            }
+        }
+    }
+
+    /// Accumulates dgamma, dbeta and dx. In training mode the batch statistics depend on x,
+    /// which adds the two mean terms of the standard BatchNorm gradient.
+    static func backward(
+        dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, rows: Int, channels c: Int,
+        gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>, training: Bool,
+        dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?,
+        partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>,
+        coefficients: UnsafeMutablePointer<Float>
+    ) {
+        let sumDy = sums, sumDyXhat = sums + c
+        pairedSums(rows: rows, channels: c, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
+            let g = dy + r * c, h = xhat + r * c
+            for j in 0..<c { a[j] += g[j]; b[j] += g[j] * h[j] }
+        }
+        for j in 0..<c {
+            dgamma[j] += Float(sumDyXhat[j])
+            dbeta[j] += Float(sumDy[j])
+        }
+        guard let dx else { return }
+        // dx = scale·dy - shift - slope·xhat, with per-channel coefficients.
+        let scale = coefficients, shift = coefficients + c, slope = coefficients + 2 * c
+        for j in 0..<c {
+            scale[j] = gamma[j] * invStd[j]
+            shift[j] = training ? scale[j] * Float(sumDy[j] / Double(rows)) : 0
+            slope[j] = training ? scale[j] * Float(sumDyXhat[j] / Double(rows)) : 0
+        }
+        Parallel.forRanges(rows, costPerItem: c) { range in
+            for r in range {
+                let g = dy + r * c, h = xhat + r * c, d = dx + r * c
+                for j in 0..<c { d[j] += scale[j] * g[j] - shift[j] - slope[j] * h[j] }
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// BatchNorm over the channels of a map (PyTorch's BatchNorm2d). Training mode normalises
+/// with batch statistics and updates the running ones; eval mode uses the running ones.
+final class BatchNorm2dOp: Operation {
+    static let eps: Float = 1e-5
+    static let momentum: Float = 0.1
+
+    let outputShape: FeatureShape
+    let scale: Parameter      // γ, PyTorch's "weight"
+    let shift: Parameter      // β, PyTorch's "bias"
+    let runningMean: Tensor
+    let runningVar: Tensor
+    private let name: String
+
+    // What the backward pass needs from the forward.
+    private let xhat = Tensor(shape: [0])
+    private let mean: Tensor
+    private let invStd: Tensor
+    private var lastForwardWasTraining = false
+    // Reduction scratch.
+    private let partials: UnsafeMutablePointer<Double>
+    private let sums: UnsafeMutablePointer<Double>
+    private let coefficients: Tensor
+
+    init(name: String, input: FeatureShape) {
+        self.name = name
+        outputShape = input
+        let c = input.channels
+        scale = Parameter(name: name + ".weight", shape: [c], role: .perChannel)
+        shift = Parameter(name: name + ".bias", shape: [c], role: .perChannel)
+        runningMean = Tensor(shape: [c])
+        runningVar = Tensor(shape: [c])
+        runningVar.fill(1)
+        scale.value.fill(1)
+        mean = Tensor(shape: [c])
+        invStd = Tensor(shape: [c])
+        coefficients = Tensor(shape: [3 * c])
+        partials = .allocate(capacity: BatchNormKernels.partialsCount(channels: c))
+        sums = .allocate(capacity: 2 * c)
+    }
+
+    deinit {
+        partials.deallocate()
+        sums.deallocate()
+    }
+
+    var parameters: [Parameter] { [scale, shift] }
+    var buffers: [NamedTensor] {
+        [NamedTensor(name: name + ".running_mean", tensor: runningMean),
+         NamedTensor(name: name + ".running_var", tensor: runningVar)]
+    }
+
+    func forward(_ inputs: [Tensor], _ output: Tensor, batch: Int, training: Bool) {
+        let rows = batch * outputShape.pixels, c = outputShape.channels
+        xhat.reshape([rows * c])
+        lastForwardWasTraining = training
+        if training {
+            BatchNormKernels.forwardTraining(
+                x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
+                eps: Self.eps, momentum: Self.momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage,
+                partials: partials, sums: sums)
+        } else {
+            BatchNormKernels.forwardEval(
+                x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
+                eps: Self.eps, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage)
+        }
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        BatchNormKernels.backward(
+            dy: outputGradient.storage, xhat: xhat.storage, rows: batch * outputShape.pixels, channels: outputShape.channels,
+            gamma: scale.value.storage, invStd: invStd.storage, training: lastForwardWasTraining,
+            dgamma: scale.gradient.storage, dbeta: shift.gradient.storage, dx: inputGradients[0]?.storage,
+            partials: partials, sums: sums, coefficients: coefficients.storage)
+    }
+}

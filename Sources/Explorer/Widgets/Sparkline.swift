@@ -1,0 +1,128 @@
+// One-line charts for overview rows: a sparkline of values, and a distribution strip that
+// histograms values (e.g. the energies of a layer's channels) into one column per bin.
+
+import Foundation
+
+/// One row of eighth blocks, one value per column. When there are more values than columns,
+/// each column shows the largest of the values it stands for (so a spike never disappears).
+public struct Sparkline: Widget, Sendable {
+    public var values: [Double]
+    /// The value of a full cell; nil uses the largest value.
+    public var maximum: Double?
+    public var style: Style
+    /// Per-value styles, parallel to `values`; empty uses `style` everywhere. A column that
+    /// stands for several values takes the style of the one it shows.
+    public var styles: [Style]
+
+    public init(values: [Double], maximum: Double? = nil, style: Style = .bar, styles: [Style] = []) {
+        self.values = values
+        self.maximum = maximum
+        self.style = style
+        self.styles = styles
+    }
+
+    public func render(into grid: inout Grid, area: Rect) {
+        guard !area.isEmpty, !values.isEmpty else { return }
+        let columns = min(area.width, values.count)
+        let top = maximum ?? values.filter(\.isFinite).max() ?? 0
+        for column in 0..<columns {
+            let bucket = (column * values.count / columns)..<((column + 1) * values.count / columns)
+            let shown = bucket.max { Self.sortable(values[$0]) < Self.sortable(values[$1]) } ?? bucket.lowerBound
+            let eighths = BarChart.eighths(values[shown], top: top, rows: 1)
+            let cellStyle = shown < styles.count ? styles[shown] : style
+            grid[area.x + column, area.maxY - 1] = Cell(verticalEighths[eighths], style: cellStyle)
+        }
+    }
+
+    private static func sortable(_ value: Double) -> Double { value.isFinite ? value : -.infinity }
+}
+
+/// A one-line histogram: the range of `values` is cut into one bin per column and each column
+/// shows how many values fall in its bin. Bins at or below `threshold` are drawn in
+/// `belowStyle`, so the strip shows how much of a layer the current selection takes.
+public struct Distribution: Widget, Sendable {
+    public enum Scale: Hashable, Sendable {
+        case linear
+        /// Bins equal in log10 of the value; zeros and negatives count in the first bin.
+        /// Suits energies, which spread over orders of magnitude.
+        case logarithmic
+    }
+
+    public var values: [Double]
+    public var scale: Scale
+    /// The value range of the strip; nil uses the values' own range. Share it between rows
+    /// to make layers comparable.
+    public var range: ClosedRange<Double>?
+    public var threshold: Double?
+    public var style: Style
+    public var belowStyle: Style
+
+    public init(values: [Double], scale: Scale = .logarithmic, range: ClosedRange<Double>? = nil,
+                threshold: Double? = nil, style: Style = .kept, belowStyle: Style = .pruned) {
+        self.values = values
+        self.scale = scale
+        self.range = range
+        self.threshold = threshold
+        self.style = style
+        self.belowStyle = belowStyle
+    }
+
+    /// How many values fall in each of `bins` equal bins (in the chosen scale) over the range.
+    /// Values outside the range count in the nearest end bin.
+    public func counts(bins: Int) -> [Int] {
+        guard bins > 0 else { return [] }
+        var counts = Array(repeating: 0, count: bins)
+        guard let (low, high) = transformedRange() else { return counts }
+        for value in values where value.isFinite {
+            counts[bin(of: transform(value, floor: low), low: low, high: high, bins: bins)] += 1
+        }
+        return counts
+    }
+
+    public func render(into grid: inout Grid, area: Rect) {
+        guard !area.isEmpty else { return }
+        let bins = area.width
+        let counts = counts(bins: bins)
+        var styles = Array(repeating: style, count: bins)
+        if let threshold, let (low, high) = transformedRange() {
+            let cut = transform(threshold, floor: low)
+            for index in 0..<bins where low + (Double(index) + 0.5) * (high - low) / Double(bins) <= cut {
+                styles[index] = belowStyle
+            }
+        }
+        Sparkline(values: counts.map(Double.init), style: style, styles: styles).render(into: &grid, area: area)
+    }
+
+    /// The range in the scale's coordinates; nil when there is nothing to show.
+    private func transformedRange() -> (Double, Double)? {
+        let finite = values.filter(\.isFinite)
+        let positive = finite.filter { $0 > 0 }
+        let low: Double, high: Double
+        switch scale {
+        case .linear:
+            guard let lower = range?.lowerBound ?? finite.min(), let upper = range?.upperBound ?? finite.max() else {
+                return nil
+            }
+            (low, high) = (lower, upper)
+        case .logarithmic:
+            let lowerValue = range.map { max($0.lowerBound, Double.leastNormalMagnitude) } ?? positive.min()
+            let upperValue = range.map { max($0.upperBound, Double.leastNormalMagnitude) } ?? positive.max()
+            guard let lowerValue, let upperValue else { return finite.isEmpty ? nil : (0, 0) }
+            (low, high) = (log10(lowerValue), log10(upperValue))
+        }
+        return (low, high)
+    }
+
+    private func transform(_ value: Double, floor: Double) -> Double {
+        switch scale {
+        case .linear: value
+        case .logarithmic: value > 0 ? log10(value) : floor
+        }
+    }
+
+    private func bin(of position: Double, low: Double, high: Double, bins: Int) -> Int {
+        guard high > low else { return 0 }
+        let index = Int(((position - low) / (high - low) * Double(bins)).rounded(.down))
+        return min(bins - 1, max(0, index))
+    }
+}

@@ -1,0 +1,102 @@
+import Engine
+
+// Where each out-in-channel's weights lie inside the model's parameter tensors, as strided
+// runs, so energies, regularizers and masks can visit exactly the members of a group.
+
+/// Elements `start + channel·channelStep + r·stride + k` for r < repeats, k < run, of one
+/// parameter: the slice of that parameter belonging to one channel.
+struct Segment {
+    let parameter: Parameter
+    let start: Int
+    let channelStep: Int
+    let run: Int
+    let stride: Int
+    let repeats: Int
+
+    var countPerChannel: Int { run * repeats }
+
+    /// Calls `body` with every flat index of `channel`'s slice.
+    @inline(__always)
+    func forEachIndex(channel: Int, _ body: (Int) -> Void) {
+        let base = start + channel * channelStep
+        for r in 0..<repeats {
+            let at = base + r * stride
+            for k in 0..<run { body(at + k) }
+        }
+    }
+
+    /// A producer's filter (out part): row `channel` of (out, kh, kw, in) or (out, in).
+    static func outRows(_ p: Parameter) -> Segment {
+        let rowLength = p.value.count / p.value.shape[0]
+        return Segment(parameter: p, start: 0, channelStep: rowLength, run: rowLength, stride: 0, repeats: 1)
+    }
+
+    /// One value per channel: a bias, a BatchNorm scale or shift.
+    static func perChannel(_ p: Parameter) -> Segment {
+        Segment(parameter: p, start: 0, channelStep: 1, run: 1, stride: 0, repeats: 1)
+    }
+
+    /// A consumer's input slice: (out, kh, kw, in) column `channel`, or the
+    /// `featuresPerChannel` columns of a linear layer's (out, in) matrix.
+    static func inColumns(_ p: Parameter, featuresPerChannel: Int) -> Segment {
+        switch p.role {
+        case .convolutionWeight(let out, let kh, let kw, let input):
+            return Segment(parameter: p, start: 0, channelStep: 1, run: 1, stride: input, repeats: out * kh * kw)
+        case .linearWeight(let out, let input):
+            return Segment(parameter: p, start: 0, channelStep: featuresPerChannel, run: featuresPerChannel, stride: input, repeats: out)
+        case .perChannel:
+            preconditionFailure("\(p.name) has no input channels")
+        }
+    }
+}
+
+/// The segments of every group of a model.
+struct GroupTensors {
+    /// Per group: the filters (and biases) of its producers.
+    var filters: [[Segment]] = []
+    /// Per group: BatchNorm scales (γ).
+    var scales: [[Segment]] = []
+    /// Per group: BatchNorm shifts (β).
+    var shifts: [[Segment]] = []
+    /// Per group: the consumers' input slices.
+    var inputs: [[Segment]] = []
+
+    init(model: Model, groups: ChannelGroups) {
+        func parameter(_ name: String) -> Parameter? { model.parameter(named: name) }
+        for group in groups.groups {
+            filters.append(group.producers.flatMap { layer -> [Segment] in
+                var segments = [Segment.outRows(parameter(layer + ".weight")!)]
+                if let bias = parameter(layer + ".bias") { segments.append(.perChannel(bias)) }
+                return segments
+            })
+            scales.append(group.batchNorms.map { .perChannel(parameter($0 + ".weight")!) })
+            shifts.append(group.batchNorms.map { .perChannel(parameter($0 + ".bias")!) })
+            inputs.append(group.consumers.map { .inColumns(parameter($0.layer + ".weight")!, featuresPerChannel: $0.featuresPerChannel) })
+        }
+    }
+
+    /// The out part of group g: filters, and BatchNorm scale and shift when `withBatchNorm`.
+    func outPart(_ g: Int, withBatchNorm: Bool) -> [Segment] {
+        filters[g] + (withBatchNorm ? scales[g] + shifts[g] : [])
+    }
+
+    /// The whole out-in-channel group g (DESIGN.md §5).
+    func outInGroup(_ g: Int, withBatchNorm: Bool) -> [Segment] {
+        outPart(g, withBatchNorm: withBatchNorm) + inputs[g]
+    }
+
+    /// Σ x² over `segments` for one channel.
+    static func squaredNorm(_ segments: [Segment], channel: Int) -> Double {
+        var sum = 0.0
+        for segment in segments {
+            segment.parameter.value.withUnsafeBufferPointer { values in
+                var partial: Float = 0
+                segment.forEachIndex(channel: channel) { partial += values[$0] * values[$0] }
+                sum += Double(partial)
+            }
+        }
+        return sum
+    }
+
+    static func count(_ segments: [Segment]) -> Int { segments.reduce(0) { $0 + $1.countPerChannel } }
+}

@@ -1,0 +1,51 @@
+import Engine
+import Foundation
+
+// oicsr: every action of the explorer as a command, and the explorer itself.
+
+let commands: [(CommandSpec, (ParsedArguments) throws -> Void)] = [
+    (TrainCommand.spec, TrainCommand.run),
+    (EvalCommand.spec, EvalCommand.run),
+    (InfoCommand.spec, InfoCommand.run),
+    (BenchCommand.spec, BenchCommand.run),
+]
+
+let overview = """
+    usage: oicsr COMMAND [options]
+
+    Channel pruning of convolutional networks with out-in-channel sparsity (OICSR).
+
+    commands:
+    \(commands.map { "  " + $0.0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.0.summary }.joined(separator: "\n"))
+
+    'oicsr COMMAND --help' describes a command.
+    """
+
+@MainActor func main() -> Int32 {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    guard let name = arguments.first else {
+        print(overview)
+        return ExitStatus.success
+    }
+    if name == "--help" || name == "-h" || name == "help" {
+        print(overview)
+        return ExitStatus.success
+    }
+    arguments.removeFirst()
+    guard let (spec, run) = commands.first(where: { $0.0.name == name }) else {
+        return Failure.report(UsageError(argument: name, problem: "unknown command; commands: \(commands.map(\.0.name).joined(separator: ", "))"))
+    }
+    do {
+        let parsed = try ParsedArguments(arguments, for: spec)
+        if parsed.flag("help") {
+            print(spec.help)
+            return ExitStatus.success
+        }
+        try run(parsed)
+        return ExitStatus.success
+    } catch {
+        return Failure.report(error)
+    }
+}
+
+exit(main())

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""The PyTorch side of `oicsr bench`: the same measurements on the reference modules, on
+the CPU with 2 threads, for a comparison on one machine.
+
+    python3 scripts/pytorch_bench.py [--seconds 2] [--threads 2]
+"""
+import argparse, json, os, sys, time
+
+import torch
+
+def best(seconds, fn, minimum=3):
+    fn()
+    best_t, start, runs = float("inf"), time.perf_counter(), 0
+    while runs < minimum or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter(); fn(); best_t = min(best_t, time.perf_counter() - t0); runs += 1
+    return best_t
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference"))
+    args = parser.parse_args()
+    sys.path.insert(0, args.reference)
+    import torch_models
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    n = 1024
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    gemm = 2 * n ** 3 / best(args.seconds / 2, lambda: torch.mm(a, b)) / 1e9
+    rows = []
+    for name in ("convnet-s", "resnet20"):
+        model = torch_models.build(name)
+        macs = torch_models.macs(model)
+        opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+        x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
+        def step():
+            opt.zero_grad(); torch.nn.functional.cross_entropy(model(x), y).backward(); opt.step()
+        model.train()
+        train = best(args.seconds, step)
+        model.eval()
+        xi, x1 = torch.randn(256, 1, 28, 28), torch.randn(1, 1, 28, 28)
+        with torch.no_grad():
+            infer = best(args.seconds, lambda: model(xi))
+            latency = best(args.seconds / 2, lambda: model(x1), minimum=20)
+        rows.append({"model": name, "macs": macs, "trainImagesPerSecond": 128 / train,
+                     "inferenceImagesPerSecond": 256 / infer, "latencyMilliseconds": latency * 1000})
+    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "mmGFLOPs": gemm, "models": rows}, indent=2))
+
+if __name__ == "__main__":
+    main()
