@@ -115,19 +115,19 @@ public struct Rect: Hashable, Sendable, CustomStringConvertible {
                 Rect(x: maxX - n, y: y, width: n, height: height))
     }
 
-    /// Stacks rectangles top to bottom, one per span, covering this rectangle's height.
-    public func rows(_ spans: [Span]) -> [Rect] {
+    /// Stacks rectangles top to bottom, one per extent, covering this rectangle's height.
+    public func rows(_ extents: [Extent]) -> [Rect] {
         var top = y
-        return Span.lengths(spans, total: height).map { length in
+        return Extent.lengths(extents, total: height).map { length in
             defer { top += length }
             return Rect(x: x, y: top, width: width, height: length)
         }
     }
 
-    /// Places rectangles left to right, one per span, covering this rectangle's width.
-    public func columns(_ spans: [Span]) -> [Rect] {
+    /// Places rectangles left to right, one per extent, covering this rectangle's width.
+    public func columns(_ extents: [Extent]) -> [Rect] {
         var left = x
-        return Span.lengths(spans, total: width).map { length in
+        return Extent.lengths(extents, total: width).map { length in
             defer { left += length }
             return Rect(x: left, y: y, width: length, height: height)
         }
@@ -135,21 +135,21 @@ public struct Rect: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// How much of a row or column split one part takes.
-public enum Span: Hashable, Sendable {
-    /// Exactly this many cells (fewer when the space runs out; earlier spans win).
+public enum Extent: Hashable, Sendable {
+    /// Exactly this many cells (fewer when the space runs out; earlier extents win).
     case fixed(Int)
     /// This share (0…1) of the whole, rounded down.
     case fraction(Double)
-    /// An equal part of whatever the fixed and fractional spans leave; the leftover cells of
+    /// An equal part of whatever the fixed and fractional extents leave; the leftover cells of
     /// an uneven division go to the first fills.
     case fill
 
-    /// Cell counts for `spans` out of `total`; they never sum to more than `total`.
-    static func lengths(_ spans: [Span], total: Int) -> [Int] {
+    /// Cell counts for `extents` out of `total`; they never sum to more than `total`.
+    static func lengths(_ extents: [Extent], total: Int) -> [Int] {
         var remaining = max(0, total)
-        var lengths = spans.map { span -> Int in
+        var lengths = extents.map { extent -> Int in
             let wanted: Int
-            switch span {
+            switch extent {
             case .fixed(let n): wanted = max(0, n)
             case .fraction(let share): wanted = Int((Double(total) * min(max(share, 0), 1)).rounded(.down))
             case .fill: return 0
@@ -158,7 +158,7 @@ public enum Span: Hashable, Sendable {
             remaining -= granted
             return granted
         }
-        let fills = spans.indices.filter { spans[$0] == .fill }
+        let fills = extents.indices.filter { extents[$0] == .fill }
         guard !fills.isEmpty else { return lengths }
         let share = remaining / fills.count, extra = remaining % fills.count
         for (rank, index) in fills.enumerated() {

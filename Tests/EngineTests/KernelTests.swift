@@ -58,6 +58,30 @@ struct KernelTests {
         #expect(worst < 1e-3)
     }
 
+    @Test func chunkedBackwardEqualsPerImageBackward() {
+        // Several chunks over two workers, each with its own weight gradient, must add up to
+        // what one image at a time gives.
+        let g = ConvGeometry(batch: 12, height: 28, width: 28, inChannels: 32, outChannels: 8,
+                             kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        #expect(ConvKernels.imagesPerChunk(g) < g.batch)
+        let x = Fixtures.random([12, 28, 28, 32], seed: 7), w = Fixtures.random([8, 3, 3, 32], seed: 8)
+        let dy = Fixtures.random([12, 28, 28, 8], seed: 9)
+        let dw = Tensor(shape: [8 * 288]), dx = Tensor(shape: [12 * 28 * 28 * 32])
+        let scratch = Tensor(shape: [ConvKernels.scratchCount(g)])
+        ConvKernels.backward(g, x: x.storage, w: w.storage, dy: dy.storage, dw: dw.storage, dbias: nil, dx: dx.storage, scratch: scratch.storage)
+        var single = g
+        single.batch = 1
+        let dwSum = Tensor(shape: [8 * 288]), dxSingle = Tensor(shape: [12 * 28 * 28 * 32])
+        let scratchSingle = Tensor(shape: [ConvKernels.scratchCount(single)])
+        for n in 0..<12 {
+            ConvKernels.backward(single, x: x.storage + n * 28 * 28 * 32, w: w.storage, dy: dy.storage + n * 28 * 28 * 8,
+                                 dw: dwSum.storage, dbias: nil, dx: dxSingle.storage + n * 28 * 28 * 32, scratch: scratchSingle.storage)
+        }
+        let dwError = (0..<dw.count).map { abs(dw[$0] - dwSum[$0]) / max(1, abs(dwSum[$0])) }.max()!
+        #expect(dwError < 1e-4)
+        #expect(dx.values == dxSingle.values)
+    }
+
     @Test("max and average pooling", arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
     func pooling(kernel: Int, stride: Int, padding: Int) {
         var g = PoolGeometry(batch: 3, height: 7, width: 6, channels: 4, kernel: kernel, stride: stride, padding: padding)

@@ -77,7 +77,7 @@ import Testing
         #expect(Rect(x: 0, y: 0, width: -3, height: 2).width == 0)
     }
 
-    @Test func spansGiveFixedFirstThenFractionsThenShareTheRest() {
+    @Test func extentsGiveFixedFirstThenFractionsThenShareTheRest() {
         let rect = Rect(x: 0, y: 0, width: 20, height: 10)
         #expect(rect.rows([.fixed(1), .fill, .fixed(2)]).map(\.height) == [1, 7, 2])
         #expect(rect.rows([.fixed(1), .fill, .fixed(2)]).map(\.y) == [0, 1, 8])

@@ -3,6 +3,10 @@ internal import CBLAS
 // The one place the engine calls OpenBLAS. Matrices are row-major.
 
 enum BLAS {
+    /// The engine splits work across cores itself (one GEMM per worker), so BLAS runs each
+    /// call on the calling thread; set once, on first use.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
+
     /// C = alpha · op(A) · op(B) + beta · C, with op(A) m×k and op(B) k×n (row-major).
     @inline(__always)
     static func gemm(
@@ -11,6 +15,7 @@ enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        _ = singleThreaded
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -25,14 +30,11 @@ enum BLAS {
 
 /// Public face of the BLAS settings and peak measurement, for benchmarks.
 public enum MatrixMultiply {
-    public static var blasThreads: Int {
-        get { BLAS.threads }
-        set { BLAS.threads = newValue }
-    }
-
-    /// C = A·B for row-major A (m×k), B (k×n), C (m×n).
-    public static func multiply(_ a: Tensor, _ b: Tensor, into c: Tensor, m: Int, n: Int, k: Int) {
+    /// C = A·B for row-major A (m×k), B (k×n), C (m×n), on `threads` BLAS threads.
+    public static func multiply(_ a: Tensor, _ b: Tensor, into c: Tensor, m: Int, n: Int, k: Int, threads: Int) {
         precondition(a.count >= m * k && b.count >= k * n && c.count >= m * n)
+        BLAS.threads = threads
+        defer { BLAS.threads = 1 }
         BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k,
                   a: a.storage, lda: k, b: b.storage, ldb: n, beta: 0, c: c.storage, ldc: n)
     }

@@ -17,19 +17,22 @@ enum PoolKernels {
         Parallel.forRanges(g.batch * p, costPerItem: q * c * g.kernel * g.kernel) { range in
             for np in range {
                 let n = np / p, oy = np % p
+                let y0 = max(0, oy * g.stride - g.padding), y1 = min(g.height, oy * g.stride - g.padding + g.kernel)
                 for ox in 0..<q {
-                    let out = (np * q + ox) * c
-                    for j in 0..<c { y[out + j] = -.infinity; argmax[out + j] = -1 }
-                    for ky in 0..<g.kernel {
-                        let iy = oy * g.stride - g.padding + ky
-                        guard iy >= 0 && iy < g.height else { continue }
-                        for kx in 0..<g.kernel {
-                            let ix = ox * g.stride - g.padding + kx
-                            guard ix >= 0 && ix < g.width else { continue }
+                    let x0 = max(0, ox * g.stride - g.padding), x1 = min(g.width, ox * g.stride - g.padding + g.kernel)
+                    let out = y + (np * q + ox) * c, winner = argmax + (np * q + ox) * c
+                    out.update(repeating: -.infinity, count: c)
+                    winner.update(repeating: -1, count: c)
+                    for iy in y0..<y1 {
+                        for ix in x0..<x1 {
                             let at = ((n * g.height + iy) * g.width + ix) * c
-                            for j in 0..<c where x[at + j] > y[out + j] {
-                                y[out + j] = x[at + j]
-                                argmax[out + j] = Int32(at + j)
+                            let source = x + at
+                            // Selects rather than branches, so the channel loop vectorizes;
+                            // strictly greater keeps the first maximum.
+                            for j in 0..<c {
+                                let better = source[j] > out[j]
+                                out[j] = better ? source[j] : out[j]
+                                winner[j] = better ? Int32(truncatingIfNeeded: at + j) : winner[j]
                             }
                         }
                     }

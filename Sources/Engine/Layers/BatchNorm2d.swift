@@ -2,7 +2,9 @@
 /// with batch statistics and updates the running ones; eval mode uses the running ones.
 final class BatchNorm2dOp: Operation {
     static let eps: Float = 1e-5
-    static let momentum: Float = 0.1
+    /// Weight of the newest batch in the running averages; re-estimation sets 1/(k+1)
+    /// for the k-th batch, which turns them into plain means over the batches seen.
+    var momentum: Float = 0.1
 
     let outputShape: FeatureShape
     let scale: Parameter      // γ, PyTorch's "weight"
@@ -56,7 +58,7 @@ final class BatchNorm2dOp: Operation {
         if training {
             BatchNormKernels.forwardTraining(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
-                eps: Self.eps, momentum: Self.momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                eps: Self.eps, momentum: momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
                 mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage,
                 partials: partials, sums: sums)
         } else {

@@ -27,11 +27,12 @@ public enum Benchmark {
         return best
     }
 
-    /// GFLOP/s of cblas_sgemm on square n×n matrices (2n³ flops per call).
+    /// GFLOP/s of cblas_sgemm on square n×n matrices (2n³ flops per call), with BLAS using
+    /// as many threads as the engine's workers: the peak the engine's kernels aim at.
     public static func sgemmGFLOPs(size n: Int = 1024, seconds: Double = 1) -> Double {
         let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
         a.fill(0.5); b.fill(0.25)
-        let t = best(seconds: seconds) { MatrixMultiply.multiply(a, b, into: c, m: n, n: n, k: n) }
+        let t = best(seconds: seconds) { MatrixMultiply.multiply(a, b, into: c, m: n, n: n, k: n, threads: Parallel.workers) }
         return 2 * Double(n * n * n) / t / 1e9
     }
 
