@@ -20,13 +20,15 @@ let package = Package(
         .target(name: "Pruning", dependencies: ["Engine"], swiftSettings: kernelSettings),
         .target(name: "Explorer", dependencies: ["Pruning", "Engine"]),
         .target(name: "Terminal", dependencies: ["Explorer", "CNCurses"]),
-        .executableTarget(name: "oicsr", dependencies: ["Engine", "Pruning"]),
+        .executableTarget(name: "oicsr", dependencies: ["Engine", "Pruning", "Explorer", "Terminal"]),
 
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "Engine", "TestSupport"]),
+        // Runs the real binary, so it depends on the executable to have it built first.
+        .testTarget(name: "CLITests", dependencies: ["Engine", "oicsr"]),
         // Golden screens are read from the source tree (#filePath), not bundled as resources.
-        .testTarget(name: "ExplorerTests", dependencies: ["Explorer"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Engine", "Pruning"], exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,12 @@ public struct CostFigures: Equatable, Sendable, Codable {
     /// Prunable channels still present.
     public var channels: Int
 
+    public init(macs: Int, parameters: Int, channels: Int) {
+        self.macs = macs
+        self.parameters = parameters
+        self.channels = channels
+    }
+
     public func value(_ metric: TargetMetric) -> Int {
         switch metric {
         case .flops: return macs

@@ -4,8 +4,13 @@ import Foundation
 // oicsr: every action of the explorer as a command, and the explorer itself.
 
 let commands: [(CommandSpec, (ParsedArguments) throws -> Void)] = [
+    (ExploreCommand.spec, ExploreCommand.run),
     (TrainCommand.spec, TrainCommand.run),
     (EvalCommand.spec, EvalCommand.run),
+    (PruneCommand.spec, PruneCommand.run),
+    (GroupsCommand.spec, GroupsCommand.run),
+    (EnergiesCommand.spec, EnergiesCommand.run),
+    (StudyCommand.spec, StudyCommand.run),
     (InfoCommand.spec, InfoCommand.run),
     (BenchCommand.spec, BenchCommand.run),
 ]
@@ -22,11 +27,10 @@ let overview = """
     """
 
 @MainActor func main() -> Int32 {
+    // Without a command (or with only options), oicsr opens the explorer.
     var arguments = Array(CommandLine.arguments.dropFirst())
-    guard let name = arguments.first else {
-        print(overview)
-        return ExitStatus.success
-    }
+    if arguments.first.map({ $0.hasPrefix("--") && $0 != "--help" }) ?? true { arguments.insert("explore", at: 0) }
+    let name = arguments[0]
     if name == "--help" || name == "-h" || name == "help" {
         print(overview)
         return ExitStatus.success

@@ -22,21 +22,21 @@ public struct FileIOError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path): \(problem)" }
 }
 
-enum AtomicFile {
+public enum AtomicFile {
     /// Replaces the file at `path` with `bytes`, atomically: after a failure (or a crash)
     /// the previous file, if any, is intact and no temporary file is left behind.
     /// New files get mode 0644 (less the umask).
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         try bytes.withUnsafeBytes { try write(buffer: $0, to: path) }
     }
 
     /// `write(_:to:)` for `Data`.
-    static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String) throws {
         try data.withUnsafeBytes { try write(buffer: $0, to: path) }
     }
 
     /// The whole contents of the file at `path`.
-    static func read(path: String) throws -> [UInt8] {
+    public static func read(path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileIOError(path: path, problem: "cannot open: \(systemError())") }
         defer { close(fd) }

@@ -30,16 +30,19 @@ enum InfoCommand {
         var layers: [Row]
     }
 
+    /// `--input C,H,W`, default 1,28,28.
+    static func inputShape(_ arguments: ParsedArguments) throws(UsageError) -> [Int] {
+        guard let text = arguments.string("input") else { return [1, 28, 28] }
+        let parts = text.split(separator: ",").compactMap { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
+            throw UsageError(argument: "--input", problem: "expected C,H,W as three positive integers, found '\(text)'")
+        }
+        return parts
+    }
+
     static func run(_ arguments: ParsedArguments) throws {
         let source = try ModelSource(arguments.positionals.first ?? "convnet-s", flag: "MODEL")
-        var input = [1, 28, 28]
-        if let text = arguments.string("input") {
-            let parts = text.split(separator: ",").compactMap { Int($0) }
-            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
-                throw UsageError(argument: "--input", problem: "expected C,H,W as three positive integers, found '\(text)'")
-            }
-            input = parts
-        }
+        let input = try inputShape(arguments)
         let classes = try arguments.integer("classes", default: 10, minimum: 2)
         let architecture = try source.architecture(input: input, classes: classes)
         let cost = try architecture.cost()

@@ -1,4 +1,5 @@
 import Engine
+import Pruning
 import Foundation
 
 enum TrainCommand {
@@ -14,6 +15,9 @@ enum TrainCommand {
             OptionSpec(name: "schedule", value: "KIND", help: "cosine, step (x0.1 at 50% and 75% of the epochs) or constant (default cosine)"),
             OptionSpec(name: "momentum", value: "X", help: "SGD momentum (default 0.9)"),
             OptionSpec(name: "weight-decay", value: "X", help: "L2 weight decay (default 5e-4)"),
+            OptionSpec(name: "reg", value: "KIND", help: "regularizer: l2 (weight decay only), gl, oicsr-gl or l1-bn (default l2)"),
+            OptionSpec(name: "lambda", value: "X", help: "regularizer strength λ (default per regularizer: gl, oicsr-gl and l1-bn 1e-4)"),
+            OptionSpec(name: "coupled", value: nil, help: "regularize the residual channels coupled across a stage too"),
             OptionSpec(name: "seed", value: "N", help: "seed for initialisation, shuffling and augmentation (default 1)"),
             OptionSpec(name: "limit", value: "N", help: "use only the first N training and test examples"),
             OptionSpec(name: "out", value: "FILE", help: "checkpoint to write (default MODEL.safetensors); saved after every epoch"),
@@ -46,6 +50,13 @@ enum TrainCommand {
         case .constant: configuration.schedule = .constant
         case .step: configuration.schedule = .step(milestones: [configuration.epochs / 2, configuration.epochs * 3 / 4], factor: 0.1)
         }
+        let kind = try arguments.choice("reg", default: RegularizerKind.l2)
+        if kind == .l2 && arguments.string("lambda") != nil {
+            throw UsageError(argument: "--lambda", problem: "needs --reg gl, oicsr-gl or l1-bn (l2 is weight decay only: --weight-decay)")
+        }
+        let regularizer = RegularizerChoice(
+            kind: kind, lambda: arguments.string("lambda") == nil ? nil : try arguments.number("lambda", default: 0, above: 0),
+            includeCoupled: arguments.flag("coupled"))
         let out = arguments.string("out") ?? defaultOutput(for: source)
         let resume = arguments.flag("resume")
         if source.checkpointPath.map({ samePath($0, out) }) ?? false {
@@ -81,24 +92,26 @@ enum TrainCommand {
             model = try Model(architecture: architecture, seed: configuration.seed)
         }
 
-        let trainer = Trainer(model: model, configuration: configuration)
+        let trainer = try regularizer.trainer(for: model, configuration: configuration)
         let startEpoch = resume ? try TrainingState.restore(into: trainer, checkpoint: out) : 0
         guard startEpoch < configuration.epochs else {
             throw UsageError(argument: "--resume", problem: "\(out) already finished \(startEpoch) of \(configuration.epochs) epochs")
         }
         let info = CheckpointInfo(
             architecture: architecture, normalization: normalization, dataset: data.train.name,
-            classNames: data.train.classNames, regularizer: "l2", lambda: 0,
+            classNames: data.train.classNames, regularizer: kind.rawValue, lambda: regularizer.options.lambda,
             training: [
                 "epochs": String(configuration.epochs), "batch_size": String(configuration.batchSize),
                 "lr": String(configuration.learningRate), "schedule": arguments.string("schedule") ?? "cosine",
                 "momentum": String(configuration.momentum), "weight_decay": String(configuration.weightDecay),
                 "seed": String(configuration.seed), "train_examples": String(data.train.count),
+                "coupled": String(regularizer.includeCoupled),
             ])
 
         if !arguments.flag("json") {
             let macs = try architecture.cost().macs
-            Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epochs" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
+            let penalty = kind == .l2 ? "" : ", \(kind.rawValue) λ=\(regularizer.options.lambda)"
+            Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epochs\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
         }
         Interruption.install()
         let progress = ProgressLine()

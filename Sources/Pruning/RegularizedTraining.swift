@@ -1,0 +1,35 @@
+import Engine
+
+// Training with a pruning regularizer: the engine's trainer with the regularizer plugged in,
+// and the facts a checkpoint records about it.
+
+public struct RegularizerChoice: Equatable, Sendable {
+    public var kind: RegularizerKind
+    public var options: RegularizerOptions
+    /// Regularize (and later prune) the residual channels coupled across a stage too.
+    public var includeCoupled: Bool
+
+    public init(kind: RegularizerKind, lambda: Double? = nil, includeCoupled: Bool = false) {
+        self.kind = kind
+        self.options = RegularizerOptions(lambda: lambda ?? Self.defaultLambda(kind))
+        self.includeCoupled = includeCoupled
+    }
+
+    /// λ per regularizer for convnet-s on Fashion-MNIST (2 epochs), from the sweep reported
+    /// in docs/oicsr-study.md.
+    public static func defaultLambda(_ kind: RegularizerKind) -> Double {
+        switch kind {
+        case .l2: return 0
+        case .gl: return 1e-4
+        case .oicsrGL: return 1e-4
+        case .l1BN: return 1e-4
+        }
+    }
+
+    /// A trainer for `model` with this regularizer attached.
+    public func trainer(for model: Model, configuration: TrainingConfiguration) throws -> Trainer {
+        let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: includeCoupled)
+        return Trainer(model: model, configuration: configuration,
+                       regularizer: Regularizers.make(kind, options: options, model: model, groups: groups))
+    }
+}

@@ -1,0 +1,72 @@
+import Engine
+import Foundation
+import Pruning
+
+enum GroupsCommand {
+    static let spec = CommandSpec(
+        name: "groups", summary: "List the prunable channel groups of a model: what is coupled to what.",
+        usage: "groups [MODEL] [--coupled] [--json]",
+        options: [
+            OptionSpec(name: "coupled", value: nil, help: "also offer the residual channels joined across a stage"),
+            OptionSpec(name: "input", value: "C,H,W", help: "input size for a built-in model (default 1,28,28)"),
+            OptionSpec(name: "json", value: nil, help: "print the groups as JSON"),
+        ],
+        positionals: 0...1,
+        details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nChannel i of a group is one out-in-channel: filter i of each producer, entry i of each BatchNorm,\nand input slice i of each consumer.")
+
+    struct GroupRow: Encodable {
+        var id: Int
+        var name: String
+        var channels: Int
+        var producers: [String]
+        var batchNorms: [String]
+        var consumers: [String]
+        var coupled: Bool
+        var macsShare: Double
+    }
+
+    struct Result: Encodable {
+        var model: String
+        var groups: [GroupRow]
+        var fixed: [[String: String]]
+    }
+
+    static func run(_ arguments: ParsedArguments) throws {
+        let source = try ModelSource(arguments.positionals.first ?? "convnet-s", flag: "MODEL")
+        let input = try InfoCommand.inputShape(arguments)
+        let architecture = try source.architecture(input: input, classes: 10)
+        let groups = try ChannelGroups(architecture: architecture, includeCoupled: arguments.flag("coupled"))
+        let shares = try macsShares(groups)
+        let rows = groups.groups.map { g in
+            GroupRow(id: g.id, name: g.name, channels: g.width, producers: g.producers, batchNorms: g.batchNorms,
+                     consumers: g.consumers.map { $0.featuresPerChannel == 1 ? $0.layer : "\($0.layer) (\($0.featuresPerChannel) columns each)" },
+                     coupled: g.isCoupled, macsShare: shares[g.id])
+        }
+        if arguments.flag("json") {
+            Console.printJSON(Result(model: architecture.name, groups: rows,
+                                     fixed: groups.fixed.map { ["name": $0.name, "reason": $0.reason] }))
+            return
+        }
+        print("\(architecture.name): \(rows.count) prunable groups, \(groups.totalChannels) channels")
+        for row in rows {
+            print(String(format: "%3d  %@  %d channels, %.1f%% of MACs%@", row.id, row.name, row.channels, row.macsShare * 100,
+                         row.coupled ? "  (coupled)" : ""))
+            print("       out: " + row.producers.joined(separator: ", ") + (row.batchNorms.isEmpty ? "" : " + " + row.batchNorms.joined(separator: ", ")))
+            print("       in:  " + row.consumers.joined(separator: ", "))
+        }
+        if !groups.fixed.isEmpty {
+            print("not pruned:")
+            for fixed in groups.fixed { print("     \(fixed.name): \(fixed.reason)") }
+        }
+    }
+
+    /// Share of the model's MACs in the layers each group touches (as producer or consumer).
+    static func macsShares(_ groups: ChannelGroups) throws -> [Double] {
+        let cost = try groups.architecture.cost()
+        let byName = Dictionary(uniqueKeysWithValues: cost.layers.map { ($0.name, $0.macs) })
+        return groups.groups.map { g in
+            let layers = Set(g.producers + g.consumers.map(\.layer))
+            return Double(layers.reduce(0) { $0 + (byName[$1] ?? 0) }) / Double(cost.macs)
+        }
+    }
+}

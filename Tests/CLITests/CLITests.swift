@@ -1,0 +1,254 @@
+import Foundation
+import Testing
+import Engine
+
+// The command line as a user meets it: the real binary, real files, exit statuses and the
+// one-line messages for bad input. Data sets are tiny IDX files written here, and the model
+// a small architecture file, so every run takes a moment.
+
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum CLI {
+    /// The oicsr binary next to the test bundle (both are build products), unless
+    /// OICSR_BINARY names another.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["OICSR_BINARY"] { return path }
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return products.appendingPathComponent("oicsr").path
+    }
+
+    static func start(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws -> Run {
+        let (process, out, err) = try start(arguments, in: folder, environment: environment)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A temporary folder with a tiny Fashion-MNIST-shaped data set and a small architecture.
+struct Workspace {
+    let folder: URL
+    var data: URL { folder.appendingPathComponent("data") }
+
+    init(trainImages: Int = 240, testImages: Int = 60) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("oicsr-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try Self.writeIDX(count: trainImages, seed: 1, prefix: data.appendingPathComponent("train").path)
+        try Self.writeIDX(count: testImages, seed: 2, prefix: data.appendingPathComponent("t10k").path)
+        try Data(Self.tinyArchitecture.utf8).write(to: folder.appendingPathComponent("tiny.json"))
+    }
+
+    static let tinyArchitecture = """
+        {"name": "tiny", "input": [1, 28, 28], "classes": 10, "layers": [
+          {"name": "conv1", "kind": "conv2d", "out": 6, "kernel": 3, "padding": 1},
+          {"name": "bn1", "kind": "batchnorm"}, {"name": "relu1", "kind": "relu"},
+          {"name": "pool1", "kind": "maxpool", "kernel": 4},
+          {"name": "conv2", "kind": "conv2d", "out": 8, "kernel": 3, "padding": 1},
+          {"name": "bn2", "kind": "batchnorm"}, {"name": "relu2", "kind": "relu"},
+          {"name": "gap", "kind": "globalavgpool"}, {"name": "fc", "kind": "linear", "out": 10}]}
+        """
+
+    /// Images whose class is readable from where a bright bar lies, in raw IDX format.
+    static func writeIDX(count: Int, seed: UInt64, prefix: String) throws {
+        var generator = SeededGenerator(seed: seed)
+        var images: [UInt8] = [0, 0, 8, 3] + bigEndian(count) + bigEndian(28) + bigEndian(28)
+        var labels: [UInt8] = [0, 0, 8, 1] + bigEndian(count)
+        for n in 0..<count {
+            let label = n % 10
+            labels.append(UInt8(label))
+            for y in 0..<28 { for x in 0..<28 {
+                let bright = y / 3 == label || (x / 3 == label && label % 2 == 0)
+                images.append(UInt8(min(255, (bright ? 180 : 20) + generator.nextIndex(below: 60))))
+            } }
+        }
+        try Data(images).write(to: URL(fileURLWithPath: prefix + "-images-idx3-ubyte"))
+        try Data(labels).write(to: URL(fileURLWithPath: prefix + "-labels-idx1-ubyte"))
+    }
+
+    static func bigEndian(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    @discardableResult
+    func oicsr(_ arguments: String...) throws -> Run { try CLI.run(arguments, in: folder) }
+
+    /// Trains the tiny model into `name`.
+    func train(_ name: String = "tiny.safetensors", extra: [String] = []) throws -> Run {
+        try CLI.run(["train", "--model", "tiny.json", "--data", data.path, "--epochs", "2", "--batch-size", "32", "--out", name] + extra,
+                    in: folder)
+    }
+}
+
+@Suite("Command line")
+struct CLITests {
+    /// Bad input: one line on stderr naming the argument or file, exit status 2, no output file.
+    static func expectRejected(_ run: Run, mentioning words: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(run.status == 2, "exit status \(run.status); stderr: \(run.stderr)", sourceLocation: sourceLocation)
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line on stderr, got: \(run.stderr)", sourceLocation: sourceLocation)
+        for word in words {
+            #expect(run.stderr.contains(word), "stderr names \(word): \(run.stderr)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func trainRejectsBadArguments() throws {
+        let w = try Workspace()
+        Self.expectRejected(try w.oicsr("train", "--epochs", "0"), mentioning: ["--epochs", "at least 1"])
+        Self.expectRejected(try w.oicsr("train", "--batch-size", "-3"), mentioning: ["--batch-size"])
+        Self.expectRejected(try w.oicsr("train", "--lr", "0"), mentioning: ["--lr", "above 0"])
+        Self.expectRejected(try w.oicsr("train", "--lr", "fast"), mentioning: ["--lr", "not a number"])
+        Self.expectRejected(try w.oicsr("train", "--model", "vgg99"), mentioning: ["--model", "vgg99"])
+        Self.expectRejected(try w.oicsr("train", "--frobnicate"), mentioning: ["--frobnicate", "unknown option"])
+        Self.expectRejected(try w.oicsr("train", "--reg", "l3"), mentioning: ["--reg", "l3"])
+        Self.expectRejected(try w.oicsr("frobnicate"), mentioning: ["frobnicate", "unknown command"])
+        #expect(!FileManager.default.fileExists(atPath: w.path("convnet-s.safetensors")))
+    }
+
+    @Test func badDataIsNamed() throws {
+        let w = try Workspace()
+        Self.expectRejected(try w.oicsr("train", "--model", "tiny.json", "--data", w.path("nowhere")), mentioning: ["nowhere"])
+        let images = w.data.appendingPathComponent("train-images-idx3-ubyte")
+        let bytes = try Data(contentsOf: images)
+        try bytes.prefix(bytes.count / 2).write(to: images)
+        Self.expectRejected(try w.oicsr("train", "--model", "tiny.json", "--data", w.data.path), mentioning: ["train-images-idx3-ubyte", "truncated"])
+    }
+
+    @Test func trainEvalInfoAndJSON() throws {
+        let w = try Workspace()
+        let trained = try w.train(extra: ["--json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any]
+        let test = result?["test"] as? [String: Any]
+        #expect((test?["top1"] as? Double).map { $0 > 0.2 } == true, "the tiny model learns something: \(trained.stdout)")
+        #expect(!trained.stderr.contains("\u{1B}"), "no escape codes when stderr is not a terminal")
+
+        let evaluated = try w.oicsr("eval", "tiny.safetensors", "--data", w.data.path, "--json")
+        #expect(evaluated.status == 0)
+        let evaluation = (try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])?["evaluation"] as? [String: Any]
+        #expect(evaluation?["top1"] as? Double == test?["top1"] as? Double, "eval agrees with the end of training")
+
+        let info = try w.oicsr("info", "tiny.safetensors")
+        #expect(info.status == 0 && info.stdout.contains("conv2") && info.stdout.contains("total"))
+        Self.expectRejected(try w.train(), mentioning: ["--out", "exists"])
+    }
+
+    @Test func checkpointProblemsAreNamed() throws {
+        let w = try Workspace()
+        Self.expectRejected(try w.oicsr("eval", "missing.safetensors", "--data", w.data.path), mentioning: ["missing.safetensors"])
+        try Data("not a checkpoint at all".utf8).write(to: URL(fileURLWithPath: w.path("junk.safetensors")))
+        Self.expectRejected(try w.oicsr("eval", "junk.safetensors", "--data", w.data.path), mentioning: ["junk.safetensors"])
+        #expect(try w.train().status == 0)
+        // Tensors that do not fit the architecture in the metadata.
+        var file = try SafeTensorsFile.read(path: w.path("tiny.safetensors"))
+        let i = file.tensors.firstIndex { $0.name == "conv2.weight" }!
+        file.tensors[i] = .init(name: "conv2.weight", shape: [8, 5, 3, 3], values: [Float](repeating: 0, count: 360))
+        try file.write(path: w.path("misfit.safetensors"))
+        Self.expectRejected(try w.oicsr("eval", "misfit.safetensors", "--data", w.data.path), mentioning: ["misfit.safetensors", "conv2.weight"])
+    }
+
+    /// Ctrl-C keeps the last whole checkpoint, and --resume ends where an uninterrupted run ends.
+    @Test func interruptThenResume() throws {
+        let w = try Workspace(trainImages: 3000, testImages: 60)
+        let arguments = ["train", "--model", "tiny.json", "--data", w.data.path, "--epochs", "4", "--batch-size", "16"]
+        let (process, _, errors) = try CLI.start(arguments + ["--out", "run.safetensors"], in: w.folder)
+        let state = w.path("run.safetensors.state")
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: state) && Date() < deadline && process.isRunning { usleep(20_000) }
+        process.interrupt()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(message)")
+        #expect(message.contains("--resume"))
+        let saved = try Checkpoint.load(path: w.path("run.safetensors")).1
+        let completed = saved.metrics["epochs_completed"] ?? 0
+        #expect(completed >= 1 && completed < 4, "an interrupted run holds a whole epoch")
+
+        let resumed = try CLI.run(arguments + ["--out", "run.safetensors", "--resume", "--json"], in: w.folder)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let straight = try CLI.run(arguments + ["--out", "straight.safetensors", "--json"], in: w.folder)
+        #expect(straight.status == 0)
+        let a = try SafeTensorsFile.read(path: w.path("run.safetensors")).tensors
+        let b = try SafeTensorsFile.read(path: w.path("straight.safetensors")).tensors
+        #expect(a == b, "resuming gives the weights of the uninterrupted run")
+    }
+
+    @Test func pruneDryRunAndBadTargets() throws {
+        let w = try Workspace()
+        #expect(try w.train().status == 0)
+        let dry = try w.oicsr("prune", "tiny.safetensors", "--flops", "0.3", "--dry-run", "--json")
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let plan = try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any]
+        #expect((plan?["removedShare"] as? Double).map { $0 >= 0.3 } == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: w.folder.path).filter { $0.hasSuffix(".safetensors") } == ["tiny.safetensors"])
+
+        Self.expectRejected(try w.oicsr("prune", "tiny.safetensors", "--flops", "1.5", "--out", "p.safetensors"), mentioning: ["--flops"])
+        Self.expectRejected(try w.oicsr("prune", "tiny.safetensors", "--flops", "0", "--out", "p.safetensors"), mentioning: ["--flops"])
+        Self.expectRejected(try w.oicsr("prune", "tiny.safetensors", "--flops", "0.6", "--cap", "0.1", "--out", "p.safetensors"),
+                            mentioning: ["--flops", "stops at"])
+        Self.expectRejected(try w.oicsr("prune", "tiny.safetensors", "--flops", "0.3", "--out", "tiny.safetensors"),
+                            mentioning: ["--out", "source model"])
+        #expect(!FileManager.default.fileExists(atPath: w.path("p.safetensors")))
+
+        var file = try SafeTensorsFile.read(path: w.path("tiny.safetensors"))
+        file.tensors.removeAll { $0.name.hasPrefix("bn1.running") }
+        try file.write(path: w.path("nostats.safetensors"))
+        Self.expectRejected(try w.oicsr("prune", "nostats.safetensors", "--flops", "0.3", "--out", "p.safetensors"),
+                            mentioning: ["nostats.safetensors", "bn1.running_mean"])
+    }
+
+    @Test func pruneWritesASmallerModelThatEvaluates() throws {
+        let w = try Workspace()
+        #expect(try w.train(extra: ["--reg", "oicsr-gl", "--lambda", "0.001"]).status == 0)
+        let pruned = try w.oicsr("prune", "tiny.safetensors", "--flops", "0.3", "--data", w.data.path, "--finetune-epochs", "1",
+                                 "--bn-recalibrate", "100", "--out", "small.safetensors", "--json")
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        let (model, info) = try Checkpoint.load(path: w.path("small.safetensors"))
+        #expect(try model.architecture.cost().macs < (try Checkpoint.load(path: w.path("tiny.safetensors")).0.architecture.cost().macs) * 7 / 10 + 1)
+        #expect(info.regularizer == "oicsr-gl")
+        #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
+    }
+
+    @Test func modelWithoutPrunableChannels() throws {
+        let w = try Workspace()
+        try Data(#"{"name": "flat", "input": [1, 28, 28], "classes": 10, "layers": [{"name": "flatten", "kind": "flatten"}, {"name": "fc", "kind": "linear", "out": 10}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: w.path("flat.json")))
+        #expect(try CLI.run(["train", "--model", "flat.json", "--data", w.data.path, "--epochs", "1", "--out", "flat.safetensors"], in: w.folder).status == 0)
+        Self.expectRejected(try w.oicsr("prune", "flat.safetensors", "--flops", "0.3", "--out", "p.safetensors"),
+                            mentioning: ["flat.safetensors", "no prunable channel"])
+    }
+
+    @Test func groupsAndEnergies() throws {
+        let w = try Workspace()
+        let groups = try w.oicsr("groups", "resnet20", "--coupled", "--json")
+        #expect(groups.status == 0)
+        let listed = (try JSONSerialization.jsonObject(with: Data(groups.stdout.utf8)) as? [String: Any])?["groups"] as? [[String: Any]]
+        #expect(listed?.count == 12)
+        #expect(try w.train().status == 0)
+        let csv = try w.oicsr("energies", "tiny.safetensors", "--csv")
+        #expect(csv.status == 0)
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.first == "group,channel,energy,raw,per-weight,layer-mean,layer-share,rank")
+        #expect(lines.count == 1 + 6 + 8)
+        Self.expectRejected(try w.oicsr("energies", "resnet20"), mentioning: ["resnet20", "trained checkpoint"])
+    }
+}
