@@ -20,9 +20,9 @@ public struct RegularizerChoice: Equatable, Sendable {
     public static func defaultLambda(_ kind: RegularizerKind) -> Double {
         switch kind {
         case .l2: return 0
-        case .gl: return 1e-4
-        case .oicsrGL: return 1e-4
-        case .l1BN: return 1e-4
+        case .gl: return 3e-2
+        case .oicsrGL: return 1e-1
+        case .l1BN: return 3e-2
         }
     }
 

@@ -15,6 +15,7 @@ struct RegularizerTests {
         }
         let groups = try ChannelGroups(architecture: architecture)
         var options = RegularizerOptions(lambda: 0.3)
+        options.step = .subgradient
         options.scaleBySize = kind == .gl
         let regularizer = try #require(Regularizers.make(kind, options: options, model: model, groups: groups))
         model.zeroGradients()
@@ -28,6 +29,39 @@ struct RegularizerTests {
                 Double(regularizer.addGradient(to: model))
             }
         }
+    }
+
+    @Test func proximalStepShrinksGroupsAndZeroesWeakOnes() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(widths: [4, 4, 6, 6, 8]), seed: 4)
+        let groups = try ChannelGroups(architecture: model.architecture)
+        func filterNorms() -> [Double] {
+            Energies(model: model, groups: groups, criterion: .outChannel, batchNormInGroup: false).raw.joined().map { $0.squareRoot() }
+        }
+        // GL's groups (filters) are disjoint: a threshold below every norm shrinks each by it.
+        let before = filterNorms()
+        let gl = try #require(Regularizers.make(.gl, options: RegularizerOptions(lambda: 1), model: model, groups: groups))
+        let threshold = before.min()! - 0.05
+        gl.afterStep(learningRate: Float(threshold))
+        for (a, b) in zip(filterNorms(), before) { #expect(abs(a - (b - threshold)) < 1e-4) }
+
+        // OICSR's groups overlap; every one still shrinks, and a large threshold zeroes them
+        // all, BatchNorm entries included.
+        let oicsr = try #require(Regularizers.make(.oicsrGL, options: RegularizerOptions(lambda: 1), model: model, groups: groups))
+        let energies = Energies(model: model, groups: groups, criterion: .outIn).raw.joined()
+        oicsr.afterStep(learningRate: 0.01)
+        for (a, b) in zip(Energies(model: model, groups: groups, criterion: .outIn).raw.joined(), energies) { #expect(a < b) }
+        oicsr.afterStep(learningRate: 100)
+        #expect(Energies(model: model, groups: groups, criterion: .outIn).raw.joined().allSatisfy { $0 == 0 })
+    }
+
+    @Test func proximalL1SoftThresholdsScales() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(widths: [4, 4, 6, 6, 8]), seed: 4)
+        let groups = try ChannelGroups(architecture: model.architecture)
+        let scale = model.parameter(named: "bn2.weight")!.value
+        scale.copy(from: [0.5, -0.2, 0.05, 1])
+        let regularizer = try #require(Regularizers.make(.l1BN, options: RegularizerOptions(lambda: 1), model: model, groups: groups))
+        regularizer.afterStep(learningRate: 0.1)
+        #expect(zip(scale.values, [0.4, -0.1, 0, 0.9] as [Float]).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 
     @Test func oicsrPenaltyIsTheSumOfGroupNorms() throws {

@@ -1,10 +1,18 @@
 // The training loop: forward, loss, backward, regularizer, SGD step; and evaluation.
 
-/// A penalty added to the loss during training, applied through its (sub)gradient. The
-/// pruning regularizers (GL, OICSR-GL, L1-BN) plug in here; plain weight decay lives in SGD.
+/// A penalty added to the loss during training. The pruning regularizers (GL, OICSR-GL,
+/// L1-BN) plug in here; plain weight decay lives in SGD. A regularizer acts either through
+/// its (sub)gradient, before the step, or as a proximal operator, after it.
 public protocol Regularizer: AnyObject {
-    /// Adds the penalty's gradient to the model's parameter gradients; returns the penalty.
+    /// Adds the penalty's (sub)gradient to the model's parameter gradients, if it has one
+    /// to add; returns the penalty.
     func addGradient(to model: Model) -> Float
+    /// Runs after every SGD step taken with `learningRate`.
+    func afterStep(learningRate: Float)
+}
+
+extension Regularizer {
+    public func afterStep(learningRate: Float) {}
 }
 
 public struct TrainingConfiguration: Equatable, Sendable {
@@ -58,7 +66,9 @@ public final class Trainer {
         model.zeroGradients()
         model.backward(logitsGradient: logitsGradient)
         let penalty = regularizer?.addGradient(to: model) ?? 0
-        optimizer.step(learningRate: learningRate(stepsPerEpoch: stepsPerEpoch))
+        let rate = learningRate(stepsPerEpoch: stepsPerEpoch)
+        optimizer.step(learningRate: rate)
+        regularizer?.afterStep(learningRate: rate)
         step += 1
         return StepResult(loss: loss, penalty: penalty, correct: correct, count: logits.shape[0])
     }

@@ -1,3 +1,4 @@
+import Explorer
 import Foundation
 
 /// Progress of long work on stderr: a bar redrawn in place on a terminal, plain lines
@@ -14,11 +15,14 @@ final class ProgressLine {
         if interactive {
             guard now - lastDraw >= 0.1 || share >= 1 else { return }
             lastDraw = now
-            let width = 24
-            let filled = Int((share * Double(width)).rounded(.down))
-            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            let eta = share > 0 ? Format.duration(now / share - now) : "--"
-            Console.status("\r\u{1B}[2K\(label) \(bar) \(Int(share * 100))% \(detail) ETA \(eta)")
+            // The explorer's progress bar widget, drawn into a one-line grid.
+            let bar = ProgressBar(label: label, fraction: share,
+                                  etaSeconds: ProgressBar.estimatedSecondsLeft(fraction: share, elapsedSeconds: now),
+                                  cancelHint: "Ctrl-C stops")
+            let barWidth = 64
+            var grid = Grid(width: barWidth, height: 1)
+            grid.render(bar, in: Rect(x: 0, y: 0, width: barWidth, height: 1))
+            Console.status("\r\u{1B}[2K\(grid.lines[0]) \(detail)")
         } else {
             guard share - lastPlainShare >= 0.1 || share >= 1 else { return }
             lastPlainShare = share
@@ -31,17 +35,4 @@ final class ProgressLine {
         if interactive { Console.status("\r\u{1B}[2K") }
         if let message { Console.error(message) }
     }
-}
-
-enum Format {
-    /// "42s", "3m05s", "1h02m".
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--" }
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3600 { return "\(s / 60)m" + String(format: "%02ds", s % 60) }
-        return "\(s / 3600)h" + String(format: "%02dm", (s % 3600) / 60)
-    }
-
-    static func percent(_ share: Double, digits: Int = 2) -> String { String(format: "%.\(digits)f%%", share * 100) }
 }

@@ -1,4 +1,5 @@
 import Engine
+import Explorer
 import Foundation
 
 enum EvalCommand {
@@ -43,10 +44,10 @@ enum EvalCommand {
             return
         }
         print("\(path): \(model.architecture.name) on \(data.test.name) test (\(evaluation.count) images)")
-        print("top-1 \(Format.percent(evaluation.top1))   loss \(String(format: "%.4f", evaluation.loss))   \(cost.macs.formatted()) MACs   \(cost.parameters.formatted()) parameters")
+        print("top-1 \(Format.percent(evaluation.top1, decimals: 2))   loss \(String(format: "%.4f", evaluation.loss))   \(cost.macs.formatted()) MACs   \(cost.parameters.formatted()) parameters")
         let width = max(5, data.test.classNames.map(\.count).max() ?? 0)
         for (name, accuracy) in zip(data.test.classNames, evaluation.perClassAccuracy) {
-            print("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + Format.percent(accuracy, digits: 1))
+            print("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + Format.percent(accuracy, decimals: 1))
         }
     }
 }

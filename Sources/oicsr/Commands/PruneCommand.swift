@@ -1,4 +1,5 @@
 import Engine
+import Explorer
 import Foundation
 import Pruning
 
@@ -122,7 +123,7 @@ enum PruneCommand {
             let goal = Double(original.value(metric)) * (1 - target * Double(round) / Double(steps))
             let share = 1 - goal / Double(roundSelection.before.value(metric))
             guard let count = roundSelection.stepCount(toReach: max(share, 0)) else {
-                throw RuntimeFailure(description: "round \(round): the cap stops the selection at \(Format.percent(roundSelection.reachableShare, digits: 1))")
+                throw RuntimeFailure(description: "round \(round): the cap stops the selection at \(Format.percent(roundSelection.reachableShare, decimals: 1))")
             }
             let plan = roundSelection.plan(steps: count)
             plans.append(plan)
@@ -195,7 +196,7 @@ enum PruneCommand {
         }
         let accuracies: [(String, Double?)] = [("dense", result.denseTop1), ("as pruned", result.prunedTop1),
                                                 ("after BN re-estimation", result.recalibratedTop1), ("after fine-tuning", result.finetunedTop1)]
-        for case let (label, value?) in accuracies { print("top-1 \(label): \(Format.percent(value))") }
+        for case let (label, value?) in accuracies { print("top-1 \(label): \(Format.percent(value, decimals: 2))") }
         if let out = result.out { print("saved \(out)") } else { print("dry run: nothing written") }
     }
 }

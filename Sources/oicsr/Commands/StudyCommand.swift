@@ -1,4 +1,5 @@
 import Engine
+import Explorer
 import Foundation
 import Pruning
 
@@ -21,7 +22,11 @@ enum StudyCommand {
         ],
         details: "Takes about an hour on two cores with the defaults.")
 
-    static let sweep: [RegularizerKind: [Double]] = [.gl: [1e-3, 3e-3, 1e-2], .oicsrGL: [1e-3, 3e-3, 1e-2], .l1BN: [1e-3, 3e-3, 1e-2]]
+    /// λ candidates. With BatchNorm after every conv, a layer's filters can shrink without
+    /// changing what the network computes, so channels die only when λ·Σlr (the total
+    /// proximal shrinkage, about 23λ for the 2-epoch cosine schedule) is of the order of a
+    /// group's norm: λ of 1e-3…1e-2 shrank every group alike and zeroed none.
+    static let sweep: [RegularizerKind: [Double]] = [.gl: [3e-2, 6e-2, 1e-1], .oicsrGL: [3e-2, 6e-2, 1e-1], .l1BN: [3e-2, 6e-2, 1e-1]]
     static let targets = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
     static let order: [RegularizerKind] = [.l2, .gl, .l1BN, .oicsrGL]
     static let recalibrationImages = 2000
@@ -171,7 +176,7 @@ enum StudyCommand {
         try AtomicFile.write(try encoder.encode(report), to: outFolder + "/oicsr-study.json")
         try AtomicFile.write(Data(StudyReport.plot(report).svg().utf8), to: outFolder + "/oicsr-study.svg")
         try AtomicFile.write(Data(StudyReport.markdown(report).utf8), to: outFolder + "/oicsr-study.md")
-        print("wrote \(outFolder)/oicsr-study.md, .json and .svg in \(Format.duration(report.seconds))")
+        print("wrote \(outFolder)/oicsr-study.md, .json and .svg in \(Format.duration(seconds: report.seconds))")
     }
 
     /// The training split minus its last `count` examples, and those examples.
@@ -204,7 +209,7 @@ enum StudyCommand {
         let energies = Energies(model: model, groups: groups, criterion: .matching(kind)).normalized(normalization)
         let selection = GreedySelection.walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: .flops)
         guard let count = selection.stepCount(toReach: target) else {
-            throw RuntimeFailure(description: "the cap stops the selection before \(Format.percent(target, digits: 0))")
+            throw RuntimeFailure(description: "the cap stops the selection before \(Format.percent(target, decimals: 0))")
         }
         return (try Surgery.prune(model, groups: groups, plan: selection.plan(steps: count)), selection.removedShare(after: count))
     }

@@ -1,5 +1,6 @@
 import Engine
 import Pruning
+import Explorer
 import Foundation
 
 enum TrainCommand {
@@ -16,7 +17,8 @@ enum TrainCommand {
             OptionSpec(name: "momentum", value: "X", help: "SGD momentum (default 0.9)"),
             OptionSpec(name: "weight-decay", value: "X", help: "L2 weight decay (default 5e-4)"),
             OptionSpec(name: "reg", value: "KIND", help: "regularizer: l2 (weight decay only), gl, oicsr-gl or l1-bn (default l2)"),
-            OptionSpec(name: "lambda", value: "X", help: "regularizer strength λ (default per regularizer: gl, oicsr-gl and l1-bn 1e-4)"),
+            OptionSpec(name: "lambda", value: "X", help: "regularizer strength λ (default: the study's choice for convnet-s, see docs/oicsr-study.md)"),
+            OptionSpec(name: "reg-step", value: "KIND", help: "proximal (soft-threshold after each step, default) or subgradient"),
             OptionSpec(name: "coupled", value: nil, help: "regularize the residual channels coupled across a stage too"),
             OptionSpec(name: "seed", value: "N", help: "seed for initialisation, shuffling and augmentation (default 1)"),
             OptionSpec(name: "limit", value: "N", help: "use only the first N training and test examples"),
@@ -54,9 +56,10 @@ enum TrainCommand {
         if kind == .l2 && arguments.string("lambda") != nil {
             throw UsageError(argument: "--lambda", problem: "needs --reg gl, oicsr-gl or l1-bn (l2 is weight decay only: --weight-decay)")
         }
-        let regularizer = RegularizerChoice(
+        var regularizer = RegularizerChoice(
             kind: kind, lambda: arguments.string("lambda") == nil ? nil : try arguments.number("lambda", default: 0, above: 0),
             includeCoupled: arguments.flag("coupled"))
+        regularizer.options.step = try arguments.choice("reg-step", default: RegularizerStep.proximal)
         let out = arguments.string("out") ?? defaultOutput(for: source)
         let resume = arguments.flag("resume")
         if source.checkpointPath.map({ samePath($0, out) }) ?? false {
@@ -105,7 +108,7 @@ enum TrainCommand {
                 "lr": String(configuration.learningRate), "schedule": arguments.string("schedule") ?? "cosine",
                 "momentum": String(configuration.momentum), "weight_decay": String(configuration.weightDecay),
                 "seed": String(configuration.seed), "train_examples": String(data.train.count),
-                "coupled": String(regularizer.includeCoupled),
+                "coupled": String(regularizer.includeCoupled), "regularizer_step": regularizer.options.step.rawValue,
             ])
 
         if !arguments.flag("json") {
@@ -148,7 +151,7 @@ enum TrainCommand {
         if arguments.flag("json") {
             Console.printJSON(Result(checkpoint: out, model: architecture.name, dataset: data.test.name, epochs: epochs, test: test))
         } else {
-            print("test top-1 \(Format.percent(test.top1)), loss \(String(format: "%.4f", test.loss)) on \(test.count) images; saved \(out)")
+            print("test top-1 \(Format.percent(test.top1, decimals: 2)), loss \(String(format: "%.4f", test.loss)) on \(test.count) images; saved \(out)")
         }
     }
 

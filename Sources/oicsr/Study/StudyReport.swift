@@ -28,7 +28,7 @@ enum StudyReport {
 
             Written by `oicsr study` (\(String(format: "%.0f", r.seconds / 60)) minutes on this machine). `convnet-s` is trained for
             \(r.epochs) epochs with each regularizer (SGD, momentum 0.9, lr 0.05 cosine, weight decay 5e-4,
-            batch 128, seed 1) on the first \(r.trainExamples) training images; the last \(r.validationExamples) training images are held
+            batch 128, seed 1; GL, OICSR-GL and L1-BN as proximal steps after each SGD step) on the first \(r.trainExamples) training images; the last \(r.validationExamples) training images are held
             out to choose λ and the default energy normalisation. Accuracies are on the \(r.testExamples)-image test set.
             Each model is pruned one-shot by the global greedy selection (cap 50% of a layer's channels),
             ranked by the importance that matches its training: out-in-channel energy for OICSR-GL, the
