@@ -84,23 +84,25 @@ struct KernelTests {
 
     @Test("max and average pooling", arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
     func pooling(kernel: Int, stride: Int, padding: Int) {
-        var g = PoolGeometry(batch: 3, height: 7, width: 6, channels: 4, kernel: kernel, stride: stride, padding: padding)
-        let x = Fixtures.random([3, 7, 6, 4], seed: 6)
-        let count = 3 * g.outHeight * g.outWidth * 4
+        // Eleven channels: the 8-wide vector path and the scalar tail both run.
+        let c = 11
+        var g = PoolGeometry(batch: 3, height: 7, width: 6, channels: c, kernel: kernel, stride: stride, padding: padding)
+        let x = Fixtures.random([3, 7, 6, c], seed: 6)
+        let count = 3 * g.outHeight * g.outWidth * c
         let maxY = Tensor(shape: [count]), avgY = Tensor(shape: [count])
         let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: count)
         defer { argmax.deallocate() }
         PoolKernels.maxForward(g, x: x.storage, y: maxY.storage, argmax: argmax)
         PoolKernels.averageForward(g, x: x.storage, y: avgY.storage)
-        for n in 0..<3 { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for c in 0..<4 {
+        for n in 0..<3 { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for channel in 0..<c {
             var peak = -Float.infinity, sum: Float = 0
             for ky in 0..<kernel { for kx in 0..<kernel {
                 let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
                 guard iy >= 0, iy < 7, ix >= 0, ix < 6 else { continue }
-                let v = x[((n * 7 + iy) * 6 + ix) * 4 + c]
+                let v = x[((n * 7 + iy) * 6 + ix) * c + channel]
                 peak = max(peak, v); sum += v
             } }
-            let i = ((n * g.outHeight + oy) * g.outWidth + ox) * 4 + c
+            let i = ((n * g.outHeight + oy) * g.outWidth + ox) * c + channel
             #expect(maxY[i] == peak, "max[\(i)]")
             #expect(abs(avgY[i] - sum / Float(kernel * kernel)) < 1e-5, "avg[\(i)]")
             #expect(x[Int(argmax[i])] == peak, "argmax[\(i)]")

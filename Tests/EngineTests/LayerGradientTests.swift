@@ -23,14 +23,15 @@ struct LayerGradientTests {
         check.check(op, inputs: [x], batch: 2, training: true, label: "conv k\(kernel) s\(stride) p\(padding) bias \(bias)")
     }
 
+    /// Ten channels: the 8-wide vector path and the scalar tail both run.
     @Test("BatchNorm2d", arguments: [true, false])
     func batchNorm(training: Bool) {
-        let op = BatchNorm2dOp(name: "bn", input: .map(3, 3, 4))
-        op.scale.value.copy(from: [0.5, 1.5, -0.7, 1.1])
-        op.shift.value.copy(from: [0.1, -0.2, 0.3, 0])
-        op.runningMean.copy(from: [0.2, -0.1, 0, 0.3])
-        op.runningVar.copy(from: [0.8, 1.3, 0.5, 2])
-        let x = Fixtures.random([3, 3, 3, 4], seed: 4, scale: 2)
+        let op = BatchNorm2dOp(name: "bn", input: .map(3, 3, 10))
+        op.scale.value.copy(from: Fixtures.random([10], seed: 20, scale: 1.5).values)
+        op.shift.value.copy(from: Fixtures.random([10], seed: 21, scale: 0.3).values)
+        op.runningMean.copy(from: Fixtures.random([10], seed: 22, scale: 0.3).values)
+        op.runningVar.copy(from: Fixtures.random([10], seed: 23, scale: 0.5).values.map { $0 + 1 })
+        let x = Fixtures.random([3, 3, 3, 10], seed: 4, scale: 2)
         check.check(op, inputs: [x], batch: 3, training: training, label: "batchnorm training \(training)")
     }
 
@@ -40,8 +41,8 @@ struct LayerGradientTests {
 
     @Test("MaxPool2d", arguments: [(kernel: 2, stride: 2, padding: 0), (kernel: 3, stride: 2, padding: 1), (kernel: 3, stride: 1, padding: 0)])
     func maxPool(kernel: Int, stride: Int, padding: Int) {
-        let op = MaxPoolOp(input: .map(6, 5, 3), kernel: kernel, stride: stride, padding: padding)
-        check.check(op, inputs: [Fixtures.kinkFree([2, 6, 5, 3], seed: 6)], batch: 2, training: true, label: "maxpool k\(kernel) s\(stride) p\(padding)")
+        let op = MaxPoolOp(input: .map(6, 5, 11), kernel: kernel, stride: stride, padding: padding)
+        check.check(op, inputs: [Fixtures.kinkFree([2, 6, 5, 11], seed: 6)], batch: 2, training: true, label: "maxpool k\(kernel) s\(stride) p\(padding)")
     }
 
     @Test("AvgPool2d", arguments: [(kernel: 2, stride: 2, padding: 0), (kernel: 3, stride: 2, padding: 1)])

@@ -51,12 +51,18 @@ enum BatchNormKernels {
         // Pass 1: mean. Pass 2: variance about the mean (two passes for stability).
         pairedSums(rows: rows, channels: c, partials: partials, sumA: sumA, sumB: sumB) { r, a, _ in
             let xr = x + r * c
-            for j in 0..<c { a[j] += xr[j] }
+            forEachLane(0..<c, vector: { a.store(a.lanes($0) + xr.lanes($0), $0) }, scalar: { a[$0] += xr[$0] })
         }
         for j in 0..<c { mean[j] = Float(sumA[j] / Double(rows)) }
         pairedSums(rows: rows, channels: c, partials: partials, sumA: sumA, sumB: sumB) { r, _, b in
             let xr = x + r * c
-            for j in 0..<c { let d = xr[j] - mean[j]; b[j] += d * d }
+            forEachLane(0..<c, vector: { j in
+                let d = xr.lanes(j) - mean.lanes(j)
+                b.store(b.lanes(j) + d * d, j)
+            }, scalar: { j in
+                let d = xr[j] - mean[j]
+                b[j] += d * d
+            })
         }
         for j in 0..<c {
             let variance = sumB[j] / Double(rows)
@@ -96,13 +102,21 @@ enum BatchNormKernels {
                 let xr = x + r * c, yr = y + r * c
                 if let xhat {
                     let hr = xhat + r * c
-                    for j in 0..<c {
+                    forEachLane(0..<c, vector: { j in
+                        let h = (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j)
+                        hr.store(h, j)
+                        yr.store(gamma.lanes(j) * h + beta.lanes(j), j)
+                    }, scalar: { j in
                         let h = (xr[j] - mean[j]) * invStd[j]
                         hr[j] = h
                         yr[j] = gamma[j] * h + beta[j]
-                    }
+                    })
                 } else {
-                    for j in 0..<c { yr[j] = gamma[j] * (xr[j] - mean[j]) * invStd[j] + beta[j] }
+                    forEachLane(0..<c, vector: { j in
+                        yr.store(gamma.lanes(j) * (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j) + beta.lanes(j), j)
+                    }, scalar: { j in
+                        yr[j] = gamma[j] * (xr[j] - mean[j]) * invStd[j] + beta[j]
+                    })
                 }
             }
         }
@@ -121,7 +135,13 @@ enum BatchNormKernels {
         let sumDy = sums, sumDyXhat = sums + c
         pairedSums(rows: rows, channels: c, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
             let g = dy + r * c, h = xhat + r * c
-            for j in 0..<c { a[j] += g[j]; b[j] += g[j] * h[j] }
+            forEachLane(0..<c, vector: { j in
+                a.store(a.lanes(j) + g.lanes(j), j)
+                b.store(b.lanes(j) + g.lanes(j) * h.lanes(j), j)
+            }, scalar: { j in
+                a[j] += g[j]
+                b[j] += g[j] * h[j]
+            })
         }
         for j in 0..<c {
             dgamma[j] += Float(sumDyXhat[j])
@@ -138,7 +158,11 @@ enum BatchNormKernels {
         Parallel.forRanges(rows, costPerItem: c) { range in
             for r in range {
                 let g = dy + r * c, h = xhat + r * c, d = dx + r * c
-                for j in 0..<c { d[j] += scale[j] * g[j] - shift[j] - slope[j] * h[j] }
+                forEachLane(0..<c, vector: { j in
+                    d.store(d.lanes(j) + scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j)
+                }, scalar: { j in
+                    d[j] += scale[j] * g[j] - shift[j] - slope[j] * h[j]
+                })
             }
         }
     }

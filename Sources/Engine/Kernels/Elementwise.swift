@@ -5,28 +5,36 @@ import Foundation
 enum ElementwiseKernels {
     static func reluForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forRanges(count) { range in
-            for i in range { y[i] = max(x[i], 0) }
+            // A select: the standard library's pointwiseMax is not inlined and runs lane by lane.
+            forEachLane(range, vector: { i in
+                let v = x.lanes(i)
+                y.store(v.replacing(with: 0, where: v .< 0), i)
+            },
+                        scalar: { y[$0] = max(x[$0], 0) })
         }
     }
 
     /// dx += dy where the output was positive.
     static func reluBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forRanges(count) { range in
-            // Branch-free so the loop vectorizes.
-            for i in range { dx[i] += y[i] > 0 ? dy[i] : 0 }
+            forEachLane(range, vector: { i in
+                dx.store(dx.lanes(i) + dy.lanes(i).replacing(with: 0, where: y.lanes(i) .<= 0), i)
+            }, scalar: { i in
+                if y[i] > 0 { dx[i] += dy[i] }
+            })
         }
     }
 
     static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forRanges(count) { range in
-            for i in range { y[i] = a[i] + b[i] }
+            forEachLane(range, vector: { y.store(a.lanes($0) + b.lanes($0), $0) }, scalar: { y[$0] = a[$0] + b[$0] })
         }
     }
 
     /// dx += dy.
     static func accumulate(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forRanges(count) { range in
-            for i in range { dx[i] += dy[i] }
+            forEachLane(range, vector: { dx.store(dx.lanes($0) + dy.lanes($0), $0) }, scalar: { dx[$0] += dy[$0] })
         }
     }
 

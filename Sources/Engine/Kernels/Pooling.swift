@@ -27,13 +27,20 @@ enum PoolKernels {
                         for ix in x0..<x1 {
                             let at = ((n * g.height + iy) * g.width + ix) * c
                             let source = x + at
-                            // Selects rather than branches, so the channel loop vectorizes;
-                            // strictly greater keeps the first maximum.
-                            for j in 0..<c {
-                                let better = source[j] > out[j]
-                                out[j] = better ? source[j] : out[j]
-                                winner[j] = better ? Int32(truncatingIfNeeded: at + j) : winner[j]
-                            }
+                            // Strictly greater keeps the first maximum, as PyTorch.
+                            forEachLane(0..<c, vector: { j in
+                                let v = source.lanes(j), better = v .> out.lanes(j)
+                                out.store(out.lanes(j).replacing(with: v, where: better), j)
+                                let indices = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: at + j)) &+ SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+                                let current = UnsafeRawPointer(winner + j).loadUnaligned(as: SIMD8<Int32>.self)
+                                UnsafeMutableRawPointer(winner + j).storeBytes(
+                                    of: current.replacing(with: indices, where: better), as: SIMD8<Int32>.self)
+                            }, scalar: { j in
+                                if source[j] > out[j] {
+                                    out[j] = source[j]
+                                    winner[j] = Int32(truncatingIfNeeded: at + j)
+                                }
+                            })
                         }
                     }
                 }
