@@ -38,8 +38,9 @@ public struct Sparkline: Widget, Sendable {
 }
 
 /// A one-line histogram: the range of `values` is cut into one bin per column and each column
-/// shows how many values fall in its bin. Bins at or below `threshold` are drawn in
-/// `belowStyle`, so the strip shows how much of a layer the current selection takes.
+/// shows how many values fall in its bin. The bins holding values at or below `threshold`
+/// (and any between them) are drawn in `belowStyle`, so the strip shows how much of a layer
+/// the current selection takes.
 public struct Distribution: Widget, Sendable {
     public enum Scale: Hashable, Sendable {
         case linear
@@ -85,9 +86,11 @@ public struct Distribution: Widget, Sendable {
         let counts = counts(bins: bins)
         var styles = Array(repeating: style, count: bins)
         if let threshold, let (low, high) = transformedRange() {
-            let cut = transform(threshold, floor: low)
-            for index in 0..<bins where low + (Double(index) + 0.5) * (high - low) / Double(bins) <= cut {
-                styles[index] = belowStyle
+            // Every bin up to the last one holding a value at or below the threshold, so that
+            // a threshold inside the first bin (a cut at zero energy, say) still shows.
+            let below = values.filter { $0.isFinite && $0 <= threshold }
+            if let last = below.map({ bin(of: transform($0, floor: low), low: low, high: high, bins: bins) }).max() {
+                for index in 0...last { styles[index] = belowStyle }
             }
         }
         Sparkline(values: counts.map(Double.init), style: style, styles: styles).render(into: &grid, area: area)

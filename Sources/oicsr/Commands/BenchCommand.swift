@@ -1,4 +1,5 @@
 import Engine
+import Explorer
 import Foundation
 
 enum BenchCommand {
@@ -17,6 +18,9 @@ enum BenchCommand {
         var sgemmSize: Int
         var threads: Int
         var models: [Benchmark.ModelFigures]
+        /// Explorer responsiveness on resnet56: a target change plus a 200x60 frame, and a whole greedy walk.
+        var explorerFrameMilliseconds: Double
+        var selectionWalkMilliseconds: Double
     }
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -38,7 +42,11 @@ enum BenchCommand {
             if !json { Console.error("measuring \(model.rawValue)…") }
             figures.append(try Benchmark.measure(model.architecture(), seconds: seconds))
         }
-        let result = Result(sgemmGFLOPs: gemm, sgemmSize: 1024, threads: Parallel.workers, models: figures)
+        if !json { Console.error("measuring the explorer on \(ExplorerBenchmark.model.rawValue)…") }
+        let explorer = try ExplorerBenchmark.measure(seconds: seconds / 2)
+        let result = Result(sgemmGFLOPs: gemm, sgemmSize: 1024, threads: Parallel.workers, models: figures,
+                            explorerFrameMilliseconds: explorer.frameMilliseconds,
+                            selectionWalkMilliseconds: explorer.walkMilliseconds)
         if json { Console.printJSON(result); return }
         print(String(format: "cblas_sgemm 1024x1024: %.1f GFLOP/s (%d threads)", gemm, Parallel.workers))
         print("model        MACs/img    train img/s  train GFLOP/s  (% of sgemm)  infer img/s  latency ms")
@@ -47,5 +55,8 @@ enum BenchCommand {
                          f.model, f.macs.formatted(), f.trainImagesPerSecond, f.trainGFLOPs,
                          f.trainGFLOPs / gemm * 100, f.inferenceImagesPerSecond, f.latencyMilliseconds))
         }
+        print(String(format: "explorer on %@: target change + %@ frame %.2f ms (budget 5 ms); whole greedy walk %.2f ms",
+                     ExplorerBenchmark.model.rawValue, ExplorerBenchmark.size.description,
+                     explorer.frameMilliseconds, explorer.walkMilliseconds))
     }
 }

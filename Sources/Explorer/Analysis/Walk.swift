@@ -1,0 +1,85 @@
+import Pruning
+
+// The user's choices that decide which channels are selected, and the greedy walk they
+// give, indexed so that every frame can ask "is this channel selected?" in constant time.
+
+/// What decides the selection. Every change to one of these is undoable.
+public struct SelectionSettings: Hashable, Sendable {
+    public var criterion: ImportanceCriterion
+    public var normalization: EnergyNormalization
+    /// Offer the residual channels coupled across a stage too (ResNets only).
+    public var coupled: Bool
+    /// Share of FLOPs (MACs) to remove, 0…1, as the user set it.
+    public var target: Double
+    /// Channels of the walk taken: the cursor that [ and ] move one at a time.
+    public var steps: Int
+
+    public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard,
+                coupled: Bool = false, target: Double = 0, steps: Int = 0) {
+        self.criterion = criterion
+        self.normalization = normalization
+        self.coupled = coupled
+        self.target = target
+        self.steps = steps
+    }
+
+    /// What the walk depends on (not where it stops).
+    public var walkKey: WalkKey { WalkKey(criterion: criterion, normalization: normalization, coupled: coupled) }
+}
+
+public struct WalkKey: Hashable, Sendable {
+    public var criterion: ImportanceCriterion
+    public var normalization: EnergyNormalization
+    public var coupled: Bool
+}
+
+/// The whole greedy walk for one `WalkKey`, with per-channel look-ups.
+public struct Walk: Sendable {
+    public let key: WalkKey
+    public let selection: Selection
+    /// normalized[g][i]: the normalised energy of channel i of group g (what the walk sorts).
+    public let normalized: [[Double]]
+    /// stepOf[g][i]: index of the step that takes channel i of group g, or Int.max when the
+    /// walk never takes it (the cap or floor stops it first).
+    public let stepOf: [[Int]]
+    /// ascending[g]: the channels of group g by normalised energy, ties by index.
+    public let ascending: [[Int]]
+
+    /// Runs the walk (DESIGN.md §5, steps 1–3) towards FLOPs under the default limits.
+    public init(analysis: ModelAnalysis, key: WalkKey) {
+        let variant = analysis.variant(coupled: key.coupled)
+        let energies = variant.energies[key.criterion]!.normalized(key.normalization)
+        self.key = key
+        normalized = energies
+        selection = GreedySelection.walk(energies: energies, cost: variant.cost, metric: .flops)
+        var stepOf = energies.map { [Int](repeating: .max, count: $0.count) }
+        for (index, step) in selection.steps.enumerated() { stepOf[step.group][step.channel] = index }
+        self.stepOf = stepOf
+        ascending = energies.map { values in
+            values.indices.sorted { (values[$0], $0) < (values[$1], $1) }
+        }
+    }
+
+    /// The limits the walk ran under (the engine's defaults: cap 50%, floor 1).
+    public static let limits = SelectionLimits()
+
+    /// Whether channel `channel` of group `group` is among the first `steps` taken.
+    public func isSelected(group: Int, channel: Int, steps: Int) -> Bool {
+        stepOf[group][channel] < steps
+    }
+
+    /// Channels of `group` among the first `steps` taken.
+    public func removedCount(group: Int, steps: Int) -> Int {
+        stepOf[group].reduce(0) { $0 + ($1 < steps ? 1 : 0) }
+    }
+
+    /// The most channels the cap and floor let the walk take from `group`.
+    public func allowance(group: Int) -> Int {
+        stepOf[group].reduce(0) { $0 + ($1 == .max ? 0 : 1) }
+    }
+
+    /// The normalised energy of the last channel taken after `steps` steps: the global cut.
+    public func cut(steps: Int) -> Double? {
+        steps > 0 ? selection.steps[steps - 1].normalizedEnergy : nil
+    }
+}

@@ -1,0 +1,167 @@
+import Engine
+import Pruning
+
+// The vocabulary of background jobs: what the state machine asks for, what a running job
+// reports, and what it hands back. All plain values, so they cross threads freely.
+
+/// The kinds of long work, one at a time.
+public enum JobKind: String, Sendable, CaseIterable {
+    case train, prune, evaluate, reestimate, fineTune, save
+
+    /// What the progress bar and messages call it.
+    public var label: String {
+        switch self {
+        case .train: "training"
+        case .prune: "pruning"
+        case .evaluate: "evaluating"
+        case .reestimate: "re-estimating BN"
+        case .fineTune: "fine-tuning"
+        case .save: "saving"
+        }
+    }
+}
+
+/// What the explorer knows about its model besides the weights: names for the screen.
+public struct ModelDescription: Equatable, Sendable {
+    /// Architecture name, e.g. "convnet-s".
+    public var name: String
+    /// The checkpoint the explorer opened (or trains into).
+    public var path: String
+    /// Data set the explorer evaluates on, e.g. "fashion-mnist".
+    public var dataset: String
+    /// Regularizer the model was trained with ("oicsr-gl", …) and its λ.
+    public var regularizer: String
+    public var lambda: Double
+    /// Examples in the training and test splits in use (after `--limit`).
+    public var trainExamples: Int
+    public var testExamples: Int
+
+    public init(name: String, path: String, dataset: String, regularizer: String, lambda: Double,
+                trainExamples: Int, testExamples: Int) {
+        self.name = name; self.path = path; self.dataset = dataset; self.regularizer = regularizer
+        self.lambda = lambda; self.trainExamples = trainExamples; self.testExamples = testExamples
+    }
+
+    /// The importance criterion that matches how the model was trained (DESIGN.md §5).
+    public var matchingCriterion: ImportanceCriterion {
+        .matching(RegularizerKind(rawValue: regularizer) ?? .l2)
+    }
+}
+
+/// Test-set figures of one model.
+public struct EvaluationSummary: Equatable, Sendable {
+    /// Top-1 accuracy, 0…1.
+    public var top1: Double
+    /// Mean cross-entropy.
+    public var loss: Double
+    /// Test images evaluated.
+    public var count: Int
+
+    public init(top1: Double, loss: Double, count: Int) {
+        self.top1 = top1; self.loss = loss; self.count = count
+    }
+
+    public init(_ evaluation: Evaluation) {
+        self.init(top1: evaluation.top1, loss: evaluation.loss, count: evaluation.count)
+    }
+}
+
+/// Measured inference speed of one model on this machine.
+public struct SpeedSummary: Equatable, Sendable {
+    /// Best time of one forward pass of a single image, in milliseconds.
+    public var latencyMilliseconds: Double
+    /// Images per second in batches of `SpeedSummary.throughputBatch`.
+    public var imagesPerSecond: Double
+
+    public init(latencyMilliseconds: Double, imagesPerSecond: Double) {
+        self.latencyMilliseconds = latencyMilliseconds
+        self.imagesPerSecond = imagesPerSecond
+    }
+
+    public static let throughputBatch = 256
+}
+
+/// What was pruned, for the saved checkpoint's metadata.
+public struct PruningFacts: Equatable, Sendable {
+    public var settings: SelectionSettings
+    /// Share of FLOPs (MACs) removed, 0…1.
+    public var removedShare: Double
+    /// Test metrics of the model being saved ("top1", "loss", "macs", …).
+    public var metrics: [String: Double]
+    /// Fine-tuning or repair applied after surgery, e.g. ["bn_reestimated": "2000"].
+    public var repairs: [String: String]
+}
+
+/// Long work the state machine asks for; the session supplies the models and data.
+public enum JobRequest: Equatable, Sendable {
+    /// Train the default model and cache it.
+    case trainDefault
+    /// Build the physically smaller model of `plan`.
+    case prune(plan: PruningPlan, coupled: Bool)
+    /// Test-set accuracy and measured speed of the dense model, the pruned one, or both.
+    case evaluate(dense: Bool, pruned: Bool)
+    /// Re-estimate the pruned model's BatchNorm statistics, then evaluate it.
+    case reestimateBatchNorm
+    /// One epoch of SGD on the pruned model, then evaluate it.
+    case fineTune
+    /// Write the pruned model next to the source checkpoint.
+    case save(PruningFacts)
+
+    public var kind: JobKind {
+        switch self {
+        case .trainDefault: .train
+        case .prune: .prune
+        case .evaluate: .evaluate
+        case .reestimateBatchNorm: .reestimate
+        case .fineTune: .fineTune
+        case .save: .save
+        }
+    }
+}
+
+/// Where a running job is.
+public struct JobProgress: Equatable, Sendable {
+    /// Share of the whole job done, 0…1.
+    public var share: Double
+    /// The part under way, e.g. "pruned model" or "epoch 1/2".
+    public var phase: String
+    /// Work units per second (`unit`), when meaningful.
+    public var rate: Double?
+    public var unit: String
+    /// Seconds since the job started.
+    public var elapsedSeconds: Double
+    /// Running figures, e.g. "loss 0.512  acc 81.3%".
+    public var detail: String
+
+    public init(share: Double, phase: String, rate: Double? = nil, unit: String = "img",
+                elapsedSeconds: Double, detail: String = "") {
+        self.share = share; self.phase = phase; self.rate = rate; self.unit = unit
+        self.elapsedSeconds = elapsedSeconds; self.detail = detail
+    }
+
+    /// Seconds left if the rest goes as fast as what is done.
+    public var etaSeconds: Double? {
+        ProgressBar.estimatedSecondsLeft(fraction: share, elapsedSeconds: elapsedSeconds)
+    }
+}
+
+/// What a finished job hands the state machine (model weights stay with the session).
+public enum JobOutcome: Sendable {
+    /// The default model is trained, cached and analysed.
+    case trained(analysis: ModelAnalysis, model: ModelDescription, evaluation: EvaluationSummary)
+    /// The pruned model exists; its MACs (per image) and parameters.
+    case pruned(macs: Int, parameters: Int)
+    case evaluated(dense: EvaluationSummary?, denseSpeed: SpeedSummary?,
+                   pruned: EvaluationSummary?, prunedSpeed: SpeedSummary?)
+    case reestimated(EvaluationSummary)
+    case fineTuned(EvaluationSummary)
+    case saved(path: String)
+}
+
+/// A message from a running job.
+public enum JobEvent: Sendable {
+    case progress(JobProgress)
+    case finished(JobOutcome)
+    case failed(String)
+    case cancelled
+}
