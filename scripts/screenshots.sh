@@ -16,18 +16,7 @@ columns=120
 rows=40
 
 # Debian packages: a terminal (tmux), ANSI → HTML (aha), HTML → PNG (chromium), a font.
-packages=(tmux aha chromium fonts-dejavu-core)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "installing: ${missing[*]}" >&2
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/install-missing.sh tmux aha chromium fonts-dejavu-core
 
 binary=${OICSR_BINARY:-}
 if [ -z "$binary" ]; then
