@@ -19,7 +19,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference"))
+    parser.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "reference"))
     args = parser.parse_args()
     sys.path.insert(0, args.reference)
     import torch_models

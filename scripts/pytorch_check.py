@@ -2,7 +2,7 @@
 """Loads an oicsr checkpoint into the reference PyTorch module and evaluates it on the
 Fashion-MNIST test set, so its top-1 and loss can be set beside `oicsr eval --json`.
 
-    python3 scripts/pytorch_check.py model.safetensors [--reference ../shared/reference]
+    python3 scripts/pytorch_check.py model.safetensors [--reference DIR]
 
 Needs torch and safetensors (pip). Pruned checkpoints load too: the widths come from the
 architecture recorded in the checkpoint's metadata.
@@ -26,7 +26,7 @@ def widths_of(arch):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("checkpoint")
-    parser.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference"))
+    parser.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "reference"))
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     args = parser.parse_args()
     sys.path.insert(0, args.reference)

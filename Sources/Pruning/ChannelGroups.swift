@@ -1,6 +1,6 @@
 import Engine
 
-// Channel groups, derived from the model graph (DESIGN.md §4, §5).
+// Channel groups, derived from the model graph (docs/design.md §4, §5).
 //
 // Every activation tensor lives in a "channel space": a conv or linear layer opens a new
 // space for its output; BatchNorm, ReLU and pooling keep their input's space; global pooling

@@ -1,6 +1,6 @@
 import Engine
 
-// Channel energies (DESIGN.md §5): E_i = ‖g_i‖² over the members of out-in-channel i, or the
+// Channel energies (docs/design.md §5): E_i = ‖g_i‖² over the members of out-in-channel i, or the
 // baselines' single-layer importance; and the normalisations that rank channels of
 // different layers together.
 

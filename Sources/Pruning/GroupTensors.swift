@@ -80,7 +80,7 @@ struct GroupTensors {
         filters[g] + (withBatchNorm ? scales[g] + shifts[g] : [])
     }
 
-    /// The whole out-in-channel group g (DESIGN.md §5).
+    /// The whole out-in-channel group g (docs/design.md §5).
     func outInGroup(_ g: Int, withBatchNorm: Bool) -> [Segment] {
         outPart(g, withBatchNorm: withBatchNorm) + inputs[g]
     }

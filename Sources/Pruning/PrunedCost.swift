@@ -8,7 +8,7 @@ public enum TargetMetric: String, CaseIterable, Sendable, Codable {
 }
 
 /// Figures of a model at some widths. `macs`: multiply-accumulates of conv and linear
-/// layers per input (the FLOPs of DESIGN.md §5).
+/// layers per input (the FLOPs of docs/design.md §5).
 public struct CostFigures: Equatable, Sendable, Codable {
     public var macs: Int
     public var parameters: Int

@@ -1,6 +1,6 @@
 import Engine
 
-// The sparsity regularizers of DESIGN.md §5, added to cross-entropy and weight decay during
+// The sparsity regularizers of docs/design.md §5, added to cross-entropy and weight decay during
 // training through the engine's `Regularizer` hook.
 
 public enum RegularizerKind: String, CaseIterable, Sendable, Codable {
@@ -28,7 +28,7 @@ public enum RegularizerStep: String, CaseIterable, Sendable, Codable {
 public struct RegularizerOptions: Sendable, Equatable {
     public var lambda: Double
     public var step = RegularizerStep.proximal
-    /// Include BatchNorm γ and β in the out part of OICSR groups (DESIGN.md §5).
+    /// Include BatchNorm γ and β in the out part of OICSR groups (docs/design.md §5).
     public var batchNormInGroup = true
     /// Scale λ by √|g| per group (the group-lasso convention of Yuan & Lin); off by default.
     public var scaleBySize = false

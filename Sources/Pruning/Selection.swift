@@ -1,6 +1,6 @@
 import Engine
 
-// Global greedy selection (the paper's Algorithm 1, as reconstructed in DESIGN.md §5):
+// Global greedy selection (the paper's Algorithm 1, as reconstructed in docs/design.md §5):
 // rank every prunable channel of the network by normalised energy, then take them in
 // ascending order, skipping a channel whose layer would pass its cap or floor, until the
 // target share of FLOPs (or parameters, or channels) is removed.

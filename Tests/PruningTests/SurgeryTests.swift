@@ -13,7 +13,7 @@ struct SurgeryTests {
         return model
     }
 
-    /// DESIGN.md §4: pruned logits = unpruned logits with the pruned channels forced to zero.
+    /// docs/design.md §4: pruned logits = unpruned logits with the pruned channels forced to zero.
     @Test("pruned logits equal masked logits", arguments: [
         (BuiltInModel.convnetS, false, 0.2), (.convnetS, false, 0.5), (.convnetS, false, 0.7),
         (.resnet20, false, 0.15), (.resnet20, false, 0.3), (.resnet20, true, 0.3), (.resnet20, true, 0.55),

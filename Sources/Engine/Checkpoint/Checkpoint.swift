@@ -1,8 +1,8 @@
 import Foundation
 
 // A model checkpoint: the model's tensors under PyTorch state_dict names, in PyTorch's
-// layouts, plus what is needed to use it again in `__metadata__` (DESIGN.md §3). A PyTorch
-// user loads it with `safetensors.torch.load_file` into shared/reference/torch_models.py.
+// layouts, plus what is needed to use it again in `__metadata__` (docs/design.md §3). A PyTorch
+// user loads it with `safetensors.torch.load_file` into reference/torch_models.py.
 
 /// What a checkpoint records besides the tensors.
 public struct CheckpointInfo: Codable, Equatable, Sendable {

@@ -1,5 +1,5 @@
 // BatchNorm over NHWC activations, viewed as a matrix x (M, C) with M = N·H·W.
-// PyTorch's conventions (DESIGN.md §3): eps 1e-5, running-average momentum 0.1, and the
+// PyTorch's conventions (docs/design.md §3): eps 1e-5, running-average momentum 0.1, and the
 // unbiased variance in the running estimate.
 
 enum BatchNormKernels {

@@ -1,7 +1,7 @@
 import Foundation
 
 // A model's architecture: named layers wired into a graph, as JSON. Layer and parameter
-// names follow PyTorch's state_dict naming (DESIGN.md §3), so "conv1" owns "conv1.weight".
+// names follow PyTorch's state_dict naming (docs/design.md §3), so "conv1" owns "conv1.weight".
 //
 //   {"name": "tiny", "input": [1, 28, 28], "classes": 10, "layers": [
 //     {"name": "conv1", "kind": "conv2d", "out": 8, "kernel": 3, "padding": 1},

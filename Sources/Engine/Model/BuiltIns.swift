@@ -1,5 +1,5 @@
-// The reference models of DESIGN.md §3, with the layer names of
-// shared/reference/torch_models.py so checkpoints load into PyTorch.
+// The reference models of docs/design.md §3, with the layer names of
+// reference/torch_models.py so checkpoints load into PyTorch.
 
 public enum BuiltInModel: String, CaseIterable, Sendable {
     case convnetS = "convnet-s"

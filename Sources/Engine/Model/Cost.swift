@@ -1,4 +1,4 @@
-// The cost model (DESIGN.md §5): multiply-accumulates of convolution and linear layers at
+// The cost model (docs/design.md §5): multiply-accumulates of convolution and linear layers at
 // the model's input size, per example; BN, ReLU, pooling and additions are not counted.
 // Parameters are the trainable ones (weights, biases, BatchNorm γ and β).
 

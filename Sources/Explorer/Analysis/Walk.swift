@@ -45,7 +45,7 @@ public struct Walk: Sendable {
     /// ascending[g]: the channels of group g by normalised energy, ties by index.
     public let ascending: [[Int]]
 
-    /// Runs the walk (DESIGN.md §5, steps 1–3) towards FLOPs under the default limits.
+    /// Runs the walk (docs/design.md §5, steps 1–3) towards FLOPs under the default limits.
     public init(analysis: ModelAnalysis, key: WalkKey) {
         let variant = analysis.variant(coupled: key.coupled)
         let energies = variant.energies[key.criterion]!.normalized(key.normalization)

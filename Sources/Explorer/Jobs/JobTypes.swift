@@ -42,7 +42,7 @@ public struct ModelDescription: Equatable, Sendable {
         self.lambda = lambda; self.trainExamples = trainExamples; self.testExamples = testExamples
     }
 
-    /// The importance criterion that matches how the model was trained (DESIGN.md §5).
+    /// The importance criterion that matches how the model was trained (docs/design.md §5).
     public var matchingCriterion: ImportanceCriterion {
         .matching(RegularizerKind(rawValue: regularizer) ?? .l2)
     }

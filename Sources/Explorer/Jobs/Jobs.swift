@@ -63,7 +63,7 @@ enum Jobs {
 
     // MARK: Pruning, evaluating, repairing
 
-    /// Surgery (DESIGN.md §4): a new, physically smaller model; the dense one is untouched.
+    /// Surgery (docs/design.md §4): a new, physically smaller model; the dense one is untouched.
     static func prune(dense: ModelSnapshot, plan: PruningPlan, coupled: Bool, context: JobContext) throws -> JobResult {
         context.report(share: 0, phase: "surgery")
         let model = try dense.model()

@@ -11,7 +11,7 @@ enum EnergiesCommand {
             OptionSpec(name: "csv", value: nil, help: "print as CSV (one row per channel, every normalisation)"),
         ],
         positionals: 1...1,
-        details: "The out-in energy of channel i is the squared norm of everything that lives and dies with it\n(DESIGN §5); rank is the channel's place in the global ascending order the greedy selection walks.")
+        details: "The out-in energy of channel i is the squared norm of everything that lives and dies with it\n(docs/design.md §5); rank is the channel's place in the global ascending order the greedy selection walks.")
 
     struct ChannelRow: Encodable {
         var group: String

@@ -26,7 +26,7 @@ enum PruneCommand {
         ],
         positionals: 1...1,
         details: """
-            Rounds follow DESIGN §5: select and remove a share of the target, fine-tune with the
+            Rounds follow docs/design.md §5: select and remove a share of the target, fine-tune with the
             checkpoint's regularizer, repeat; the last round fine-tunes without it. The cap is
             cumulative over rounds. MACs are multiply-accumulates of conv and linear layers per input.
             """)
@@ -138,7 +138,7 @@ enum PruneCommand {
                 configuration.epochs = finetuneEpochs
                 configuration.learningRate = Float(try arguments.number("lr", default: 0.01, above: 0))
                 configuration.seed = UInt64(try arguments.integer("seed", default: 1, minimum: 0))
-                // The last round fine-tunes without the regularizer (DESIGN §5).
+                // The last round fine-tunes without the regularizer (docs/design.md §5).
                 let choice = round == steps ? RegularizerChoice(kind: .l2) : regularizer
                 let trainer = try choice.trainer(for: current, configuration: configuration)
                 let finished = trainer.fit(

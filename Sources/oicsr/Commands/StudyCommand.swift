@@ -3,7 +3,7 @@ import Explorer
 import Foundation
 import Pruning
 
-/// The paper's claim measured on our data (DESIGN §5): train convnet-s with each regularizer,
+/// The paper's claim measured on our data (docs/design.md §5): train convnet-s with each regularizer,
 /// prune one-shot to 10…70% of MACs removed, and compare test accuracy before any
 /// fine-tuning, for every energy normalisation; then one epoch of fine-tuning at 50%.
 /// λ and the default normalisation are chosen on a validation split held out of the
