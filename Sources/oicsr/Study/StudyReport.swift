@@ -21,6 +21,23 @@ enum StudyReport {
                         xLabel: "MACs removed (%)", yLabel: "test top-1 (%)", xRange: 0...70, yRange: 0...100, series: series)
     }
 
+    /// OICSR-GL at 50% against the figures the comparison is about.
+    static func summary(_ r: StudyCommand.Report) -> String {
+        func pct(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
+        guard let point = r.points.first(where: { $0.regularizer == "oicsr-gl" && $0.normalization == r.defaultNormalization && $0.target == 0.5 }),
+              let tuned = r.finetune.first(where: { $0.regularizer == "oicsr-gl" }) else { return "" }
+        let others = r.points.filter { $0.regularizer != "oicsr-gl" && $0.normalization == r.defaultNormalization && $0.target == 0.5 }
+            .map { "\($0.regularizer) \(pct($0.prunedTop1))" }.joined(separator: ", ")
+        return """
+            **At 50% of MACs removed** (\(r.defaultNormalization) normalisation), OICSR-GL keeps \(pct(point.prunedTop1)) top-1 as pruned,
+            before any fine-tuning or BN re-estimation (dense: \(pct(r.denseTop1["oicsr-gl"]!)); the other regularizers: \(others)),
+            and reaches \(pct(tuned.finetunedTop1)) after one epoch of fine-tuning at lr 0.01. For comparison, a widely used
+            PyTorch pruning library with its group-norm criterion and its own sparse training, on the same model,
+            data, 2 epochs and 50% of MACs, was reported at 16% before fine-tuning and 89.7% after one epoch (from
+            90.5% dense); that figure was not measured by this command.
+            """
+    }
+
     static func markdown(_ r: StudyCommand.Report) -> String {
         func pct(_ v: Double) -> String { String(format: "%.2f", v * 100) }
         var md = """
@@ -36,6 +53,8 @@ enum StudyReport {
             of conv and linear layers for one 28x28 image.
 
             ![accuracy against MACs removed](oicsr-study.svg)
+
+            \(summary(r))
 
             ## λ sweep (validation split)
 
