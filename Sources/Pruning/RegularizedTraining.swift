@@ -20,9 +20,9 @@ public struct RegularizerChoice: Equatable, Sendable {
     public static func defaultLambda(_ kind: RegularizerKind) -> Double {
         switch kind {
         case .l2: return 0
-        case .gl: return 3e-2
-        case .oicsrGL: return 1e-1
-        case .l1BN: return 3e-2
+        case .gl: return 0.1
+        case .oicsrGL: return 0.1
+        case .l1BN: return 0.1
         }
     }
 
