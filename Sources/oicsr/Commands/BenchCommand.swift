@@ -51,8 +51,11 @@ enum BenchCommand {
         print(String(format: "cblas_sgemm 1024x1024: %.1f GFLOP/s (%d threads)", gemm, Parallel.workers))
         print("model        MACs/img    train img/s  train GFLOP/s  (% of sgemm)  infer img/s  latency ms")
         for f in figures {
-            print(String(format: "%-10@ %11@ %12.0f %14.1f %13.0f%% %12.0f %11.3f",
-                         f.model, f.macs.formatted(), f.trainImagesPerSecond, f.trainGFLOPs,
+            // String(format:) does not pad Swift strings, so the text columns are padded here.
+            print(f.model.padding(toLength: 10, withPad: " ", startingAt: 0)
+                  + String(repeating: " ", count: max(0, 11 - f.macs.formatted().count)) + f.macs.formatted()
+                  + String(format: " %12.0f %14.1f %13.0f%% %12.0f %11.3f",
+                         f.trainImagesPerSecond, f.trainGFLOPs,
                          f.trainGFLOPs / gemm * 100, f.inferenceImagesPerSecond, f.latencyMilliseconds))
         }
         print(String(format: "explorer on %@: target change + %@ frame %.2f ms (budget 5 ms); whole greedy walk %.2f ms",
