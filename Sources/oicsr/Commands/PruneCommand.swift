@@ -82,7 +82,7 @@ enum PruneCommand {
         let original = originalCost.figures(widths: originalCost.originalWidths)
 
         // The whole target must be reachable under the cap before any work starts.
-        let firstSelection = selection(model: model, groups: groups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
+        let firstSelection = try selection(model: model, groups: groups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
         guard let fullCount = firstSelection.stepCount(toReach: target) else {
             throw UsageError(argument: "--\(metric.rawValue)", problem: String(
                 format: "cannot remove %.1f%% of %@: with a cap of %.0f%% per layer and a floor of %d channels the selection stops at %.1f%%",
@@ -118,7 +118,7 @@ enum PruneCommand {
                                             includeCoupled: setup.includeCoupled)
         for round in 1...steps {
             let roundGroups = try ChannelGroups(architecture: current.architecture, includeCoupled: setup.includeCoupled)
-            let roundSelection = selection(model: current, groups: roundGroups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
+            let roundSelection = try selection(model: current, groups: roundGroups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
             // The round's target, as a share of the original model, restated for the current one.
             let goal = Double(original.value(metric)) * (1 - target * Double(round) / Double(steps))
             let share = 1 - goal / Double(roundSelection.before.value(metric))
@@ -174,9 +174,9 @@ enum PruneCommand {
         report(summary, json: arguments.flag("json"))
     }
 
-    static func selection(model: Model, groups: ChannelGroups, setup: PruningArguments, metric: TargetMetric, capWidths: [Int]) -> Selection {
+    static func selection(model: Model, groups: ChannelGroups, setup: PruningArguments, metric: TargetMetric, capWidths: [Int]) throws -> Selection {
         let energies = Energies(model: model, groups: groups, criterion: setup.criterion).normalized(setup.normalization)
-        return GreedySelection.walk(energies: energies, cost: try! WidthCostModel(groups: groups), metric: metric,
+        return GreedySelection.walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: metric,
                                     limits: setup.limits, capWidths: capWidths)
     }
 

@@ -208,12 +208,12 @@ enum StudyCommand {
     /// The training split minus its last `count` examples, and those examples.
     static func split(_ data: Dataset, holdingOut count: Int) -> (Dataset, Dataset) {
         let keep = data.count - count, pixels = data.pixelsPerImage
-        func part(_ range: Range<Int>, _ suffix: String) -> Dataset {
+        func part(_ range: Range<Int>) -> Dataset {
             Dataset(name: data.name, channels: data.channels, height: data.height, width: data.width, classes: data.classes,
                     classNames: data.classNames, images: Array(data.images[(range.lowerBound * pixels)..<(range.upperBound * pixels)]),
                     labels: Array(data.labels[range]))
         }
-        return (part(0..<keep, "train"), part(keep..<data.count, "validation"))
+        return (part(0..<keep), part(keep..<data.count))
     }
 
     static func trainModel(_ architecture: Architecture, kind: RegularizerKind, lambda: Double, epochs: Int, train: Dataset,
