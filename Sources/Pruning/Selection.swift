@@ -94,6 +94,14 @@ public struct PruningPlan: Equatable, Sendable, Codable {
 }
 
 public enum GreedySelection {
+    /// The walk over `model`'s channels ranked by `criterion` under `normalization`.
+    public static func walk(model: Model, groups: ChannelGroups, criterion: ImportanceCriterion,
+                            normalization: EnergyNormalization, metric: TargetMetric,
+                            limits: SelectionLimits = SelectionLimits(), capWidths: [Int]? = nil) throws -> Selection {
+        let energies = Energies(model: model, groups: groups, criterion: criterion).normalized(normalization)
+        return walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: metric, limits: limits, capWidths: capWidths)
+    }
+
     /// Walks all channels in ascending normalised energy (ties: group order, then index).
     /// `capWidths` are the widths the cap refers to (the original model's, when pruning
     /// iteratively); they default to the current widths.

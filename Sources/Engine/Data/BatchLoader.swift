@@ -24,6 +24,11 @@ public struct Augmentation: Sendable, Equatable {
     /// The usual CIFAR recipe (He et al. 2016, §4.2): 4-pixel padding, random crop, flip.
     public static let cifar = Augmentation(padCrop: 4, horizontalFlip: true)
 
+    /// What training on `data` uses: the CIFAR recipe for CIFAR sets, nothing otherwise.
+    public static func standard(for data: Dataset) -> Augmentation {
+        data.name.hasPrefix("cifar") ? .cifar : .none
+    }
+
     var isNone: Bool { padCrop == 0 && !horizontalFlip }
 }
 

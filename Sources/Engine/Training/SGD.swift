@@ -46,6 +46,15 @@ public enum LearningRateSchedule: Equatable, Sendable {
     /// Multiplied by `factor` at each of the given epochs.
     case step(milestones: [Int], factor: Float)
 
+    /// The name the command line uses for it.
+    public var name: String {
+        switch self {
+        case .constant: return "constant"
+        case .cosine: return "cosine"
+        case .step: return "step"
+        }
+    }
+
     public func rate(base: Float, step: Int, totalSteps: Int, stepsPerEpoch: Int) -> Float {
         switch self {
         case .constant:

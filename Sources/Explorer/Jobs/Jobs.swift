@@ -30,7 +30,7 @@ enum Jobs {
         let normalization = Normalization.fit(train)
         // Training is nearly all of the time; the evaluation after it gets the last 5%.
         let finished = trainer.fit(
-            train: train, normalization: normalization, augmentation: augmentation(for: train),
+            train: train, normalization: normalization, augmentation: Augmentation.standard(for: train),
             progress: { p in
                 context.report(share: 0.95 * p.share, phase: "epoch \(p.epoch + 1)/\(p.epochs)", rate: p.imagesPerSecond,
                                detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))  lr \(Format.significant(Double(p.learningRate)))")
@@ -43,12 +43,7 @@ enum Jobs {
         let info = CheckpointInfo(
             architecture: architecture, normalization: normalization, dataset: train.name, classNames: train.classNames,
             regularizer: regularizer.kind.rawValue, lambda: regularizer.options.lambda,
-            training: [
-                "epochs": String(configuration.epochs), "batch_size": String(configuration.batchSize),
-                "lr": String(configuration.learningRate), "schedule": "cosine",
-                "momentum": String(configuration.momentum), "weight_decay": String(configuration.weightDecay),
-                "seed": String(configuration.seed), "train_examples": String(train.count),
-            ],
+            training: configuration.facts.merging(["train_examples": String(train.count)]) { $1 },
             metrics: ["top1": evaluation.top1, "loss": evaluation.loss])
         try context.checkCancellation()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -113,7 +108,7 @@ enum Jobs {
         let normalization = pruned.info.normalization
         let trainer = Trainer(model: model, configuration: fineTuning)
         let finished = trainer.fit(
-            train: data.train, normalization: normalization, augmentation: augmentation(for: data.train),
+            train: data.train, normalization: normalization, augmentation: Augmentation.standard(for: data.train),
             progress: { p in
                 context.report(share: 0.9 * p.share, phase: "epoch \(p.epoch + 1)/\(p.epochs)", rate: p.imagesPerSecond,
                                detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))")
@@ -189,9 +184,5 @@ enum Jobs {
         let latency = Benchmark.best(seconds: 0.3, minimumRuns: 10) { model.forward(single, training: false) }
         let throughput = Benchmark.best(seconds: 0.6, minimumRuns: 2) { model.forward(batch, training: false) }
         return SpeedSummary(latencyMilliseconds: latency * 1000, imagesPerSecond: Double(batch.shape[0]) / throughput)
-    }
-
-    static func augmentation(for data: Dataset) -> Augmentation {
-        data.name.hasPrefix("cifar") ? .cifar : .none
     }
 }

@@ -63,8 +63,4 @@ enum DataArguments {
             throw UsageError(argument: "--data", problem: "\(dataFolder) has \(data.classes) classes, the model '\(architecture.name)' predicts \(architecture.classes)")
         }
     }
-
-    static func augmentation(for data: Dataset) -> Augmentation {
-        data.name.hasPrefix("cifar") ? .cifar : .none
-    }
 }

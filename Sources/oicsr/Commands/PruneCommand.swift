@@ -142,7 +142,7 @@ enum PruneCommand {
                 let choice = round == steps ? RegularizerChoice(kind: .l2) : regularizer
                 let trainer = try choice.trainer(for: current, configuration: configuration)
                 let finished = trainer.fit(
-                    train: data.train, normalization: info.normalization, augmentation: DataArguments.augmentation(for: data.train),
+                    train: data.train, normalization: info.normalization, augmentation: Augmentation.standard(for: data.train),
                     progress: { p in
                         progress.update(label: "round \(round)/\(steps) fine-tuning", share: p.share,
                                         detail: String(format: "loss %.3f acc %.1f%%", p.loss, p.accuracy * 100))
@@ -175,9 +175,8 @@ enum PruneCommand {
     }
 
     static func selection(model: Model, groups: ChannelGroups, setup: PruningArguments, metric: TargetMetric, capWidths: [Int]) throws -> Selection {
-        let energies = Energies(model: model, groups: groups, criterion: setup.criterion).normalized(setup.normalization)
-        return GreedySelection.walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: metric,
-                                    limits: setup.limits, capWidths: capWidths)
+        try GreedySelection.walk(model: model, groups: groups, criterion: setup.criterion, normalization: setup.normalization,
+                                 metric: metric, limits: setup.limits, capWidths: capWidths)
     }
 
     static func groupPlans(_ groups: ChannelGroups, _ plan: PruningPlan) -> [GroupPlan] {

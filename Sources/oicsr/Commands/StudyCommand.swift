@@ -232,8 +232,8 @@ enum StudyCommand {
     /// that matches how it was trained.
     static func prune(_ model: Model, kind: RegularizerKind, normalization: EnergyNormalization, target: Double) throws -> (model: Model, removedShare: Double) {
         let groups = try ChannelGroups(architecture: model.architecture)
-        let energies = Energies(model: model, groups: groups, criterion: .matching(kind)).normalized(normalization)
-        let selection = GreedySelection.walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: .flops)
+        let selection = try GreedySelection.walk(model: model, groups: groups, criterion: .matching(kind),
+                                                 normalization: normalization, metric: .flops)
         guard let count = selection.stepCount(toReach: target) else {
             throw RuntimeFailure(description: "the cap stops the selection before \(Format.percent(target, decimals: 0))")
         }

@@ -103,13 +103,10 @@ enum TrainCommand {
         let info = CheckpointInfo(
             architecture: architecture, normalization: normalization, dataset: data.train.name,
             classNames: data.train.classNames, regularizer: kind.rawValue, lambda: regularizer.options.lambda,
-            training: [
-                "epochs": String(configuration.epochs), "batch_size": String(configuration.batchSize),
-                "lr": String(configuration.learningRate), "schedule": arguments.string("schedule") ?? "cosine",
-                "momentum": String(configuration.momentum), "weight_decay": String(configuration.weightDecay),
-                "seed": String(configuration.seed), "train_examples": String(data.train.count),
-                "coupled": String(regularizer.includeCoupled), "regularizer_step": regularizer.options.step.rawValue,
-            ])
+            training: configuration.facts.merging([
+                "train_examples": String(data.train.count), "coupled": String(regularizer.includeCoupled),
+                "regularizer_step": regularizer.options.step.rawValue,
+            ]) { $1 })
 
         if !arguments.flag("json") {
             let macs = try architecture.cost().macs
@@ -120,7 +117,7 @@ enum TrainCommand {
         let progress = ProgressLine()
         var epochs: [EpochSummary] = []
         let finished = try trainer.fit(
-            train: data.train, normalization: normalization, augmentation: DataArguments.augmentation(for: data.train),
+            train: data.train, normalization: normalization, augmentation: Augmentation.standard(for: data.train),
             startEpoch: startEpoch,
             progress: { p in
                 progress.update(label: "epoch \(p.epoch + 1)/\(p.epochs)", share: p.share,
