@@ -99,7 +99,7 @@ public enum GreedySelection {
                             normalization: EnergyNormalization, metric: TargetMetric,
                             limits: SelectionLimits = SelectionLimits(), capWidths: [Int]? = nil) throws -> Selection {
         let energies = Energies(model: model, groups: groups, criterion: criterion).normalized(normalization)
-        return walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: metric, limits: limits, capWidths: capWidths)
+        return walk(energies: energies, cost: WidthCostModel(groups: groups), metric: metric, limits: limits, capWidths: capWidths)
     }
 
     /// Walks all channels in ascending normalised energy (ties: group order, then index).

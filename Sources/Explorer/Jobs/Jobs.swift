@@ -62,9 +62,9 @@ enum Jobs {
     static func prune(dense: ModelSnapshot, plan: PruningPlan, coupled: Bool, context: JobContext) throws -> JobResult {
         context.report(share: 0, phase: "surgery")
         let model = try dense.model()
-        let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: coupled)
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: coupled)
         let pruned = try Surgery.prune(model, groups: groups, plan: plan)
-        let cost = try pruned.architecture.cost()
+        let cost = pruned.graph.cost
         var info = dense.info
         info.architecture = pruned.architecture
         info.metrics = [:]

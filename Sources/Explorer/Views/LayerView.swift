@@ -71,10 +71,11 @@ enum LayerView {
         ], area: area.row(0), indent: 0, into: &grid)
 
         var out = group.producers.map { "\($0) filter \(c)" }
-        out += group.batchNorms.map { "\($0) γ,β \(c)" }
+        out += group.depthwise.map { "\($0.layer) filter \($0.offset + c)" }
+        out += group.batchNorms.map { "\($0.layer) γ,β \($0.offset + c)" }
         let inputs = group.consumers.map { consumer in
-            consumer.featuresPerChannel == 1 ? "\(consumer.layer) input \(c)"
-                : "\(consumer.layer) inputs \(c * consumer.featuresPerChannel)-\((c + 1) * consumer.featuresPerChannel - 1)"
+            let (first, f) = ((consumer.offset + c) * consumer.featuresPerChannel, consumer.featuresPerChannel)
+            return f == 1 ? "\(consumer.layer) input \(first)" : "\(consumer.layer) inputs \(first)-\(first + f - 1)"
         }
         let coupled = group.isCoupled ? " (coupled across \(group.producers.count) layers)" : ""
         grid.put("lives in\(coupled): " + out.joined(separator: ", ") + " → " + inputs.joined(separator: ", "),

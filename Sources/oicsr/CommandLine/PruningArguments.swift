@@ -39,7 +39,7 @@ struct PruningArguments {
 
     /// The model's groups; a model with none is bad input.
     func groups(of model: Model, path: String) throws -> ChannelGroups {
-        let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: includeCoupled)
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: includeCoupled)
         guard !groups.groups.isEmpty else {
             let hint = groups.fixed.contains { $0.reason.contains("coupled") } ? "; try --coupled" : ""
             throw UsageError(argument: path, problem: "the model has no prunable channel\(hint)")

@@ -37,7 +37,7 @@ enum EvalCommand {
             return true
         }!
         progress.finish()
-        let cost = try model.architecture.cost()
+        let cost = model.graph.cost
         if arguments.flag("json") {
             Console.printJSON(Result(checkpoint: path, model: model.architecture.name, dataset: data.test.name, macs: cost.macs,
                                      parameters: cost.parameters, evaluation: evaluation, classNames: data.test.classNames))

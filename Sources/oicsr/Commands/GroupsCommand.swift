@@ -19,8 +19,9 @@ enum GroupsCommand {
         var name: String
         var channels: Int
         var producers: [String]
-        var batchNorms: [String]
-        var consumers: [String]
+        var batchNorms: [ChannelSlice]
+        var depthwise: [ChannelSlice]
+        var consumers: [ChannelSlice]
         var coupled: Bool
         var macsShare: Double
     }
@@ -35,12 +36,11 @@ enum GroupsCommand {
         let source = try ModelSource(arguments.positionals.first ?? "convnet-s", flag: "MODEL")
         let input = try InfoCommand.inputShape(arguments)
         let architecture = try source.architecture(input: input, classes: 10)
-        let groups = try ChannelGroups(architecture: architecture, includeCoupled: arguments.flag("coupled"))
+        let groups = ChannelGroups(graph: try ModelGraph(architecture), includeCoupled: arguments.flag("coupled"))
         let shares = try macsShares(groups)
         let rows = groups.groups.map { g in
             GroupRow(id: g.id, name: g.name, channels: g.width, producers: g.producers, batchNorms: g.batchNorms,
-                     consumers: g.consumers.map { $0.featuresPerChannel == 1 ? $0.layer : "\($0.layer) (\($0.featuresPerChannel) columns each)" },
-                     coupled: g.isCoupled, macsShare: shares[g.id])
+                     depthwise: g.depthwise, consumers: g.consumers, coupled: g.isCoupled, macsShare: shares[g.id])
         }
         if arguments.flag("json") {
             Console.printJSON(Result(model: architecture.name, groups: rows,
@@ -51,8 +51,9 @@ enum GroupsCommand {
         for row in rows {
             print(String(format: "%3d  %@  %d channels, %.1f%% of MACs%@", row.id, row.name, row.channels, row.macsShare * 100,
                          row.coupled ? "  (coupled)" : ""))
-            print("       out: " + row.producers.joined(separator: ", ") + (row.batchNorms.isEmpty ? "" : " + " + row.batchNorms.joined(separator: ", ")))
-            print("       in:  " + row.consumers.joined(separator: ", "))
+            let perChannel = (row.depthwise + row.batchNorms).map(describe)
+            print("       out: " + row.producers.joined(separator: ", ") + (perChannel.isEmpty ? "" : " + " + perChannel.joined(separator: ", ")))
+            print("       in:  " + row.consumers.map(describe).joined(separator: ", "))
         }
         if !groups.fixed.isEmpty {
             print("not pruned:")
@@ -60,9 +61,17 @@ enum GroupsCommand {
         }
     }
 
+    /// "conv3", or "cat.bn (from channel 64)", or "fc (16 columns each)".
+    static func describe(_ slice: ChannelSlice) -> String {
+        var text = slice.layer
+        if slice.offset > 0 { text += " (from channel \(slice.offset))" }
+        if slice.featuresPerChannel > 1 { text += " (\(slice.featuresPerChannel) columns each)" }
+        return text
+    }
+
     /// Share of the model's MACs in the layers each group touches (as producer or consumer).
     static func macsShares(_ groups: ChannelGroups) throws -> [Double] {
-        let cost = try groups.architecture.cost()
+        let cost = groups.graph.cost
         let byName = Dictionary(uniqueKeysWithValues: cost.layers.map { ($0.name, $0.macs) })
         return groups.groups.map { g in
             let layers = Set(g.producers + g.consumers.map(\.layer))

@@ -45,7 +45,7 @@ enum InfoCommand {
         let input = try inputShape(arguments)
         let classes = try arguments.integer("classes", default: 10, minimum: 2)
         let architecture = try source.architecture(input: input, classes: classes)
-        let cost = try architecture.cost()
+        let cost = try ModelGraph(architecture).cost
         let rows = cost.layers.map {
             Row(name: $0.name, kind: $0.kind.rawValue, output: $0.outputShape.description, macs: $0.macs, parameters: $0.parameters)
         }

@@ -78,7 +78,7 @@ enum PruneCommand {
         }
         let setup = try PruningArguments(arguments, info: info)
         let groups = try setup.groups(of: model, path: path)
-        let originalCost = try WidthCostModel(groups: groups)
+        let originalCost = WidthCostModel(groups: groups)
         let original = originalCost.figures(widths: originalCost.originalWidths)
 
         // The whole target must be reachable under the cap before any work starts.
@@ -117,7 +117,7 @@ enum PruneCommand {
         let regularizer = RegularizerChoice(kind: RegularizerKind(rawValue: info.regularizer) ?? .l2, lambda: info.lambda,
                                             includeCoupled: setup.includeCoupled)
         for round in 1...steps {
-            let roundGroups = try ChannelGroups(architecture: current.architecture, includeCoupled: setup.includeCoupled)
+            let roundGroups = ChannelGroups(graph: current.graph, includeCoupled: setup.includeCoupled)
             let roundSelection = try selection(model: current, groups: roundGroups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
             // The round's target, as a share of the original model, restated for the current one.
             let goal = Double(original.value(metric)) * (1 - target * Double(round) / Double(steps))
@@ -162,9 +162,9 @@ enum PruneCommand {
         prunedInfo.training["pruned_" + metric.rawValue] = String(target)
         try Checkpoint.save(current, info: prunedInfo, to: out!)
 
-        let cost = try current.architecture.cost()
+        let cost = current.graph.cost
         let after = CostFigures(macs: cost.macs, parameters: cost.parameters,
-                                channels: try ChannelGroups(architecture: current.architecture, includeCoupled: setup.includeCoupled).totalChannels)
+                                channels: ChannelGroups(graph: current.graph, includeCoupled: setup.includeCoupled).totalChannels)
         let summary = Result(
             checkpoint: path, metric: metric.rawValue, target: target,
             removedShare: 1 - Double(after.value(metric)) / Double(original.value(metric)), before: original, after: after,

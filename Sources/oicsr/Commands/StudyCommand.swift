@@ -231,7 +231,7 @@ enum StudyCommand {
     /// One-shot pruning of `model` to `target` of MACs removed, ranked with the criterion
     /// that matches how it was trained.
     static func prune(_ model: Model, kind: RegularizerKind, normalization: EnergyNormalization, target: Double) throws -> (model: Model, removedShare: Double) {
-        let groups = try ChannelGroups(architecture: model.architecture)
+        let groups = ChannelGroups(graph: model.graph)
         let selection = try GreedySelection.walk(model: model, groups: groups, criterion: .matching(kind),
                                                  normalization: normalization, metric: .flops)
         guard let count = selection.stepCount(toReach: target) else {

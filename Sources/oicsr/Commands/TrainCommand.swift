@@ -109,7 +109,7 @@ enum TrainCommand {
             ]) { $1 })
 
         if !arguments.flag("json") {
-            let macs = try architecture.cost().macs
+            let macs = try ModelGraph(architecture).cost.macs
             let penalty = kind == .l2 ? "" : ", \(kind.rawValue) λ=\(regularizer.options.lambda)"
             Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epochs\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
         }
