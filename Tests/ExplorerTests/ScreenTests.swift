@@ -1,6 +1,7 @@
 // Golden screens of every view at the minimum size (80x24) and a larger one (120x40), and
 // of the too-small screen. Re-record with OICSR_RECORD_SNAPSHOTS=1 (see Support/Snapshot.swift).
 
+import Canvas
 import Explorer
 import Testing
 

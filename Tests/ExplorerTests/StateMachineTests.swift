@@ -2,6 +2,7 @@
 // stepping the walk, switching the normalisation, undo and redo, jobs, quitting, resizing.
 
 import Engine
+import Canvas
 import Explorer
 import Pruning
 import Testing
@@ -150,7 +151,7 @@ struct StateMachineTests {
         #expect(Fixtures.press(["p"], on: &state).isEmpty, "nothing selected, nothing to prune")
         Fixtures.press([">", ">"], on: &state)
         let effects = Fixtures.press(["p"], on: &state)
-        guard case .start(.prune(let plan, coupled: false))? = effects.first else {
+        guard case .start(.prune(let plan, let settings, let removedShare))? = effects.first, !settings.coupled else {
             Issue.record("expected a prune job, got \(effects)")
             return
         }
@@ -186,7 +187,7 @@ struct StateMachineTests {
             Issue.record("expected a save job")
             return
         }
-        #expect(facts.metrics["top1"] == 0.905 && facts.repairs["fine_tuned_epochs"] == "1")
+        #expect(facts.metrics["top1"] == 0.905 && facts.removedShare == state.removedShare)
         state.send(.job(.finished(.saved(path: "/models/convnet-s-pruned-30.safetensors"))))
         #expect(state.results.pruned?.isSaved == true && !state.hasUnsavedWork)
         #expect(Fixtures.press(["s"], on: &state).isEmpty, "saved already")

@@ -1,3 +1,4 @@
+import Canvas
 // The explorer's commands and the one key table that dispatches them, draws the hint line
 // and fills the help overlay. Table order is hint priority: what comes first is shown first
 // when the line runs out of room.

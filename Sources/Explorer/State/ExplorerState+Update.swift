@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The state machine: state + action → state + effects. Effects are requests to the world
@@ -125,7 +126,7 @@ extension ExplorerState {
             message = Message(.info, "normalisation \(settings.normalization.rawValue): \(settings.normalization.summary); the walk now takes \(settings.steps) channels")
         case .cycleCriterion:
             retarget { $0.criterion = Self.next($0.criterion) }
-            message = Message(.info, "importance \(settings.criterion.rawValue)" + (settings.criterion == model.matchingCriterion ? " (matches the \(model.regularizer) training)" : " (the model was trained with \(model.regularizer))"))
+            message = Message(.info, "importance \(settings.criterion.rawValue)" + (settings.criterion == model.matchingCriterion ? " (matches the \(model.regularizer.kind.rawValue) training)" : " (the model was trained with \(model.regularizer.kind.rawValue))"))
         case .toggleCoupled:
             guard hasCoupledChannels else {
                 message = Message(.warning, "\(model.name) has no residual channels coupled across a stage")
@@ -323,7 +324,8 @@ extension ExplorerState {
             return []
         }
         job = RunningJob(kind: .prune, pruning: settings)
-        return [.start(.prune(plan: walk.selection.plan(steps: settings.steps), coupled: settings.coupled))]
+        return [.start(.prune(plan: walk.selection.plan(steps: settings.steps), settings: settings,
+                              removedShare: walk.selection.removedShare(after: settings.steps)))]
     }
 
     private mutating func evaluate() -> [Effect] {
@@ -366,11 +368,7 @@ extension ExplorerState {
             metrics["loss"] = latest.loss
         }
         if let dense = results.dense { metrics["dense_top1"] = dense.top1 }
-        var repairs: [String: String] = [:]
-        if pruned.afterBatchNorm != nil { repairs["bn_reestimated"] = "true" }
-        if pruned.stage == .fineTuned { repairs["fine_tuned_epochs"] = "1" }
-        return startOnPruned(.save(PruningFacts(settings: pruned.settings, removedShare: pruned.removedShare,
-                                                metrics: metrics, repairs: repairs)))
+        return startOnPruned(.save(PruningFacts(removedShare: pruned.removedShare, metrics: metrics)))
     }
 
     // MARK: Job events

@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The explorer's whole state, as a value. `send(_:)` (ExplorerState+Update.swift) is the

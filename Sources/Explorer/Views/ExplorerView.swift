@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // render(state, size) → Grid: the whole screen. This file draws what every view shares
@@ -46,7 +47,7 @@ public enum ExplorerView {
         let (left, right) = area.splitRight(tabsWidth)
         var x = grid.put(" oicsr ", x: left.x, y: left.y, style: .title, clip: left)
         let model = state.model
-        let trained = model.regularizer == "l2" ? "L2" : "\(model.regularizer) λ \(Format.significant(model.lambda))"
+        let trained = model.regularizer.kind == .l2 ? "L2" : "\(model.regularizer.kind.rawValue) λ \(Format.significant(model.regularizer.lambda))"
         grid.put(" \(model.name) · \(trained) · \(model.dataset) · \(fileName(model.path))",
                  in: Rect(x: x, y: left.y, width: left.maxX - x, height: 1), style: .dim)
         x = right.x

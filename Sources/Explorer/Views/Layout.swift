@@ -1,3 +1,4 @@
+import Canvas
 // Where each part of the screen goes, for a terminal size. Shared by the views, which draw
 // into these rectangles, and by the state machine, which needs to know how many rows and
 // channels are visible to keep its scroll positions steady.

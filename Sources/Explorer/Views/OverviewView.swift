@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The overview: one row per prunable layer pair (channel group) with the channels it keeps

@@ -3,16 +3,32 @@ import Foundation
 import Pruning
 
 enum GroupsCommand {
-    static let spec = CommandSpec(
-        name: "groups", summary: "List the prunable channel groups of a model: what is coupled to what.",
-        usage: "groups [MODEL] [--coupled] [--json]",
-        options: [
-            OptionSpec(name: "coupled", value: nil, help: "also offer the residual channels joined across a stage"),
-            OptionSpec(name: "input", value: "C,H,W", help: "input size for a built-in model (default 1,28,28)"),
-            OptionSpec(name: "json", value: nil, help: "print the groups as JSON"),
-        ],
-        positionals: 0...1,
-        details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nChannel i of a group is one out-in-channel: filter i of each producer, entry i of each BatchNorm,\nand input slice i of each consumer.")
+    struct Options {
+        static let json = Flag(name: "json", help: "print the groups as JSON")
+        static let spec = CommandSpec(
+            name: "groups", summary: "List the prunable channel groups of a model: what is coupled to what.",
+            usage: "groups [MODEL] [--coupled] [--json]",
+            options: [SelectionOptions.coupled.declaration, InfoCommand.Options.input.declaration,
+                      InfoCommand.Options.classes.declaration, json.declaration],
+            positionals: 0...1,
+            details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nChannel i of a group is one out-in-channel: filter i of each producer, entry i of each BatchNorm\nand depthwise filter, and input slice i of each consumer (docs/architecture-json.md §2).")
+
+        let source: ModelSource
+        let includeCoupled: Bool
+        let input: [Int]
+        let classes: Int
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            source = try ModelSource(arguments.positionals.first ?? BuiltInModel.convnetS.rawValue, flag: "MODEL")
+            includeCoupled = arguments.flag(SelectionOptions.coupled)
+            input = try arguments.value(InfoCommand.Options.input)
+            classes = try arguments.value(InfoCommand.Options.classes)
+            json = arguments.flag(Self.json)
+        }
+    }
+
+    static let spec = Options.spec
 
     struct GroupRow: Encodable {
         var id: Int
@@ -33,16 +49,15 @@ enum GroupsCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        let source = try ModelSource(arguments.positionals.first ?? "convnet-s", flag: "MODEL")
-        let input = try InfoCommand.inputShape(arguments)
-        let architecture = try source.architecture(input: input, classes: 10)
-        let groups = ChannelGroups(graph: try ModelGraph(architecture), includeCoupled: arguments.flag("coupled"))
+        let options = try Options(arguments)
+        let architecture = try options.source.architecture(input: options.input, classes: options.classes)
+        let groups = ChannelGroups(graph: try ModelGraph(architecture), includeCoupled: options.includeCoupled)
         let shares = try macsShares(groups)
         let rows = groups.groups.map { g in
             GroupRow(id: g.id, name: g.name, channels: g.width, producers: g.producers, batchNorms: g.batchNorms,
                      depthwise: g.depthwise, consumers: g.consumers, coupled: g.isCoupled, macsShare: shares[g.id])
         }
-        if arguments.flag("json") {
+        if options.json {
             Console.printJSON(Result(model: architecture.name, groups: rows,
                                      fixed: groups.fixed.map { ["name": $0.name, "reason": $0.reason] }))
             return
