@@ -27,7 +27,7 @@ public enum ExplorerBenchmark {
                                            trainExamples: 0, testExamples: 0)
         var state = ExplorerState(model: description, analysis: analysis, size: size)
         state.send(.command(.targetUpLarge))
-        state.send(.command(.openLayer))
+        state.send(.command(.openGroup))
         var up = true
         let frame = Benchmark.best(seconds: seconds, minimumRuns: 20) {
             // Back and forth, so the target stays in range however many runs there are.

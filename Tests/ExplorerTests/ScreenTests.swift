@@ -18,7 +18,7 @@ struct ScreenTests {
     @Test(arguments: sizes) func layerMidStepping(size: Size) {
         var state = Fixtures.state(size: size)
         Fixtures.press([">", ">", "+", "+", .tab] + Array(repeating: "]", count: 5) + ["["], on: &state)
-        #expect(state.view == .layer)
+        #expect(state.view == .group)
         assertSnapshot(ExplorerView.render(state, size: size), named: "layer-stepping-\(size)")
     }
 

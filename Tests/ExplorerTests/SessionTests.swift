@@ -56,7 +56,7 @@ struct SessionTests {
         for key: Key in [">", ">", ">", "p"] { session.handle(key) }
         #expect(session.state.job?.kind == .prune)
         session.handle("j")
-        #expect(session.state.layer == 1, "keys are answered while the job runs")
+        #expect(session.state.group == 1, "keys are answered while the job runs")
         Self.waitForJob(session)
         let pruned = try #require(session.state.results.pruned)
         #expect(pruned.after.macs < pruned.before.macs)

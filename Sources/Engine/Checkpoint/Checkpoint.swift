@@ -64,7 +64,7 @@ public enum Checkpoint {
             switch role {
             case .convolutionWeight(let out, let kh, let kw, let input):
                 tensors.append(.init(name: name, shape: [out, input, kh, kw],
-                                     values: Layout.ohwiToOihw(tensor.values, out: out, kh: kh, kw: kw, input: input)))
+                                     values: WeightLayout.ohwiToOihw(tensor.values, out: out, kh: kh, kw: kw, input: input)))
             default:
                 tensors.append(.init(name: name, shape: tensor.shape, values: tensor.values))
             }
@@ -140,7 +140,7 @@ public enum Checkpoint {
                 guard stored.shape == [out, input, kh, kw] else {
                     throw fail("tensor '\(name)' has shape \(stored.shape), the architecture needs \([out, input, kh, kw])")
                 }
-                tensor.copy(from: Layout.oihwToOhwi(stored.values, out: out, kh: kh, kw: kw, input: input))
+                tensor.copy(from: WeightLayout.oihwToOhwi(stored.values, out: out, kh: kh, kw: kw, input: input))
             default:
                 guard stored.shape == tensor.shape else {
                     throw fail("tensor '\(name)' has shape \(stored.shape), the architecture needs \(tensor.shape)")
@@ -166,25 +166,6 @@ public enum Checkpoint {
             result += node.op.parameters.map { ($0.name, $0.value, $0.role) }
             result += node.op.buffers.map { ($0.name, $0.tensor, ParameterRole.perChannel) }
         }
-        return result
-    }
-}
-
-/// Conversions between the engine's (out, kh, kw, in) filters and PyTorch's (out, in, kh, kw).
-public enum Layout {
-    public static func ohwiToOihw(_ w: [Float], out: Int, kh: Int, kw: Int, input: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: w.count)
-        for o in 0..<out { for y in 0..<kh { for x in 0..<kw { for i in 0..<input {
-            result[((o * input + i) * kh + y) * kw + x] = w[((o * kh + y) * kw + x) * input + i]
-        } } } }
-        return result
-    }
-
-    public static func oihwToOhwi(_ w: [Float], out: Int, kh: Int, kw: Int, input: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: w.count)
-        for o in 0..<out { for y in 0..<kh { for x in 0..<kw { for i in 0..<input {
-            result[((o * kh + y) * kw + x) * input + i] = w[((o * input + i) * kh + y) * kw + x]
-        } } } }
         return result
     }
 }

@@ -106,15 +106,15 @@ extension ExplorerState {
         case .quit: return requestQuit()
         case .help: overlay = .help(scroll: 0)
         case .nextView: view = View(rawValue: (view.rawValue + 1) % View.allCases.count)!
-        case .openLayer: if view == .overview { view = .layer }
+        case .openGroup: if view == .overview { view = .group }
         case .showResults: view = .results
         case .back: return back()
-        case .previousLayer: moveLayer(to: layer - 1)
-        case .nextLayer: moveLayer(to: layer + 1)
+        case .previousGroup: moveGroup(to: group - 1)
+        case .nextGroup: moveGroup(to: group + 1)
         case .previousChannel: moveChannel(by: -1)
         case .nextChannel: moveChannel(by: 1)
-        case .first: view == .layer ? moveChannel(by: -channelOrder.count) : moveLayer(to: 0)
-        case .last: view == .layer ? moveChannel(by: channelOrder.count) : moveLayer(to: groups.count - 1)
+        case .first: view == .group ? moveChannel(by: -channelOrder.count) : moveGroup(to: 0)
+        case .last: view == .group ? moveChannel(by: channelOrder.count) : moveGroup(to: groups.count - 1)
         case .targetUp: moveTarget(byPoints: ExplorerKeys.smallTargetStep)
         case .targetDown: moveTarget(byPoints: -ExplorerKeys.smallTargetStep)
         case .targetUpLarge: moveTarget(byPoints: ExplorerKeys.largeTargetStep)
@@ -174,11 +174,11 @@ extension ExplorerState {
 
     // MARK: Cursors
 
-    private mutating func moveLayer(to index: Int) {
+    private mutating func moveGroup(to index: Int) {
         guard !groups.isEmpty else { return }
         let clamped = min(max(index, 0), groups.count - 1)
-        guard clamped != layer else { return }
-        layer = clamped
+        guard clamped != group else { return }
+        group = clamped
         channel = channelOrder.first ?? 0
         channelScroll = 0
         keepCursorsVisible()
@@ -195,8 +195,8 @@ extension ExplorerState {
     /// Scrolls the overview and the layer view just enough to show the cursors.
     mutating func keepCursorsVisible() {
         let layout = layout
-        layer = min(layer, max(0, groups.count - 1))
-        layerScroll = Scroll.offset(keeping: layer, visible: layout.overviewRows, count: groups.count, current: layerScroll)
+        group = min(group, max(0, groups.count - 1))
+        groupScroll = Scroll.offset(keeping: group, visible: layout.overviewRows, count: groups.count, current: groupScroll)
         let order = channelOrder
         if !order.contains(channel) { channel = order.first ?? 0 }
         let position = order.firstIndex(of: channel) ?? 0
@@ -270,7 +270,7 @@ extension ExplorerState {
         new.target = walk.selection.removedShare(after: steps)
         commit(new)
         let moved = walk.selection.steps[delta > 0 ? steps - 1 : steps]
-        layer = moved.group
+        group = moved.group
         channel = moved.channel
         keepCursorsVisible()
         if delta < 0 {

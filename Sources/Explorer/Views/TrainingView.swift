@@ -4,7 +4,7 @@ import Canvas
 // cancels (and quits, caching nothing).
 
 enum TrainingView {
-    static func draw(_ state: ExplorerState, layout: Layout, into grid: inout Grid) {
+    static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
         grid.put(" oicsr ", x: 0, y: 0, style: .title)
         grid.put("first run: training the default model", in: Rect(x: 7, y: 0, width: grid.width - 7, height: 1), style: .dim)
 

@@ -10,10 +10,10 @@ import Pruning
 // on a linear scale everything but the largest channels would be a sliver.
 // Under the chart: the channel under the cursor, and every weight that lives or dies with it.
 
-enum LayerView {
-    static func draw(_ state: ExplorerState, layout: Layout, into grid: inout Grid) {
-        guard let walk = state.walk, state.layer < state.groups.count else { return }
-        let g = state.layer
+enum GroupView {
+    static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
+        guard let walk = state.walk, state.group < state.groups.count else { return }
+        let g = state.group
         let group = state.groups[g]
         let steps = state.settings.steps
         let removed = walk.removedCount(group: g, steps: steps)
@@ -51,7 +51,7 @@ enum LayerView {
 
     /// The channel under the cursor: its energies, rank and fate; then what it is coupled to.
     private static func drawDetail(_ state: ExplorerState, walk: Walk, group: ChannelGroup, area: Rect, into grid: inout Grid) {
-        let g = state.layer, c = state.channel
+        let g = state.group, c = state.channel
         guard c < group.width else { return }
         let raw = state.analysis?.variant(coupled: state.settings.coupled).energies[walk.key.criterion]?.raw[g][c] ?? 0
         let rank = (walk.ascending[g].firstIndex(of: c) ?? 0) + 1

@@ -11,7 +11,7 @@ import Canvas
 //   status        a running job's progress bar, or a message
 //   hints         the key hints
 
-public struct Layout: Equatable, Sendable {
+public struct ScreenLayout: Equatable, Sendable {
     /// The smallest terminal the views are laid out for.
     public static let minimum = TooSmallScreen.defaultMinimum
     /// From this width on, the cost and before/after panels sit beside the main box.
