@@ -426,8 +426,30 @@ def _build(model, ops, name, input_shape, method):
             k += 1
         return f"{base}:{k}"
 
+    # In-place calls first: a later reader of a value changed in place reads the call's result.
+    for op in ops:
+        op.args, op.kwargs = _resolve(op.args, current), _resolve(op.kwargs, current)
+        if op.op in ("module", "function", "method") and _is_inplace(op, canonical(op)):
+            first = next((a for a in op.args if isinstance(a, Op)), None)
+            if first is not None:
+                version[first] = op
+    # Only what the output depends on becomes a layer (data-dependent tests, asserts and
+    # other dead ends are left out).
+    outputs = [op for op in ops if op.op == "output"]
+    if len(outputs) != 1:
+        raise ExportError("the traced graph has no single output")
+    needed, stack = set(), [outputs[0]]
+    while stack:
+        op = stack.pop()
+        if op in needed:
+            continue
+        needed.add(op)
+        stack.extend(_ops_in((op.args, op.kwargs)))
+
     output = None
     for op in ops:
+        if op not in needed:
+            continue
         if op.op == "input":
             if layer_of:
                 raise _refusal(op, "the model takes more than one input")
@@ -442,21 +464,22 @@ def _build(model, ops, name, input_shape, method):
             if not isinstance(result, Op):
                 raise _refusal(op, "the model must return one tensor of class scores (found a "
                                    f"{type(result).__name__})")
-            output = current(result)
+            output = result
             break
         if op.shape is None:
             if op.op == "module":
                 raise _refusal(op, "the module does not return one tensor")
             continue   # sizes, shapes and other non-tensor values: no layer
+        if op.function is not None:
+            cls, call_site = op.function
+            raise ExportError(f"cannot export node '{op.name}' ({op.describe()}) inside the custom autograd Function "
+                              f"'{cls.__name__}' applied at {call_site}: its backward is its own, oicsr has no layer kind for it")
         function = canonical(op)
-        args = _resolve(op.args, current)
-        kwargs = _resolve(op.kwargs, current)
-        resolved = Op(op.name, op.op, op.target, args, kwargs, op.shape, op.source, op.scope, op.module)
         try:
             if op.op == "module":
-                result = _map_module(resolved)
+                result = _map_module(op)
             elif function in FUNCTIONS:
-                result = FUNCTIONS[function](resolved)
+                result = FUNCTIONS[function](op)
             else:
                 raise Unsupported("no oicsr layer kind for this op")
         except Unsupported as why:
@@ -467,8 +490,6 @@ def _build(model, ops, name, input_shape, method):
                 what = f"'{i.target}'" if isinstance(i, Op) and i.op == "constant" else "a value"
                 raise _refusal(op, f"reads {what} that is not computed from the model's input "
                                    "(a parameter, buffer or constant used directly)")
-        if _is_inplace(op, function) and inputs:
-            version[inputs[0]] = op
         if isinstance(result, Alias):
             layer_of[op] = layer_of[result.input]
             continue
@@ -519,6 +540,17 @@ def _resolve(value, current):
     if isinstance(value, dict):
         return {k: _resolve(v, current) for k, v in value.items()}
     return value
+
+
+def _ops_in(value):
+    if isinstance(value, Op):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _ops_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _ops_in(v)
 
 
 def _with_defaults(kind, fields):

@@ -61,7 +61,7 @@ class Interpreted(nn.Module):
             args = [values[p] for p in layer.inputs]
             out = self._run(layer, args)
             values[layer.name] = out
-            for producer in layer.inputs:
+            for producer in set(layer.inputs):
                 if self._last_use[producer] == i:
                     del values[producer]
         return out

@@ -10,6 +10,7 @@ outside them. Both give the same `Op` form, so one mapper (export.py) reads eith
 import builtins
 import operator
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class Op:
     source: str = "?"
     scope: str = ""
     module: object = None
+    function: object = None   # (custom autograd Function class, apply's source) it ran inside
 
     def describe(self):
         """`op target` as in an fx graph: "call_function torch.fft.fft2"."""
@@ -56,17 +58,46 @@ class Op:
 
 
 def function_name(fn):
+    """A function's public dotted name where PyTorch exposes it ("torch.fft.fft2")."""
+    for public, space in _public_spaces():
+        for attr in sorted(dir(space), key=lambda a: a.startswith("_")):
+            if getattr(space, attr, None) is fn:
+                return f"{public}.{attr}"
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-    if module == "_operator":
-        module = "operator"
-    if module.startswith("torch._C") or module in ("torch", "") and hasattr(torch, getattr(fn, "__name__", "")):
-        name = getattr(fn, "__name__", name)
-        for public in ("torch.fft", "torch.linalg", "torch.special", "torch.nn.functional", "torch"):
-            space = eval(public, {"torch": torch})  # a fixed list of module paths
-            if getattr(space, name, None) is fn:
-                return f"{public}.{name}"
+    module = "operator" if module == "_operator" else module
     return f"{module}.{name}" if module else name
+
+
+def _public_spaces():
+    return [("torch.fft", torch.fft), ("torch.linalg", torch.linalg), ("torch.special", torch.special),
+            ("torch.nn.functional", F), ("torch", torch), ("operator", operator)]
+
+
+def _function_forwards():
+    """{code object of forward: class} of every custom autograd Function defined so far."""
+    found, stack = {}, list(torch.autograd.Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        forward = cls.__dict__.get("forward")
+        forward = getattr(forward, "__func__", forward)
+        if hasattr(forward, "__code__") and not cls.__module__.startswith("torch."):
+            found[forward.__code__] = cls
+    return found
+
+
+def inside_custom_function(forwards):
+    """(Function class, source of its apply call) when the caller runs inside the forward of
+    a custom autograd Function, else None."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        cls = forwards.get(frame.f_code)
+        if cls is not None:
+            outer = traceback.extract_stack(frame.f_back)
+            return cls, user_source(outer)
+        frame = frame.f_back
+    return None
 
 
 def user_source(frames):
@@ -92,6 +123,7 @@ class _Tracer(fx.Tracer):
         self.record_stack_traces = True
         self._is_leaf = is_leaf
         self._scope = [""]
+        self._forwards = _function_forwards()
 
     def is_leaf_module(self, m, qualname):
         return self._is_leaf(m) or super().is_leaf_module(m, qualname)
@@ -110,6 +142,9 @@ class _Tracer(fx.Tracer):
             scope = self._scope[-2] if len(self._scope) > 1 else ""
         proxy.node.meta["oicsr_scope"] = scope
         proxy.node.meta["oicsr_source"] = user_source(traceback.extract_stack()[:-1])
+        inside = inside_custom_function(self._forwards)
+        if inside:
+            proxy.node.meta["oicsr_function"] = inside
         return proxy
 
 
@@ -145,6 +180,7 @@ def trace_fx(model, example, is_leaf):
             op = Op(node.name, "output", "output", convert(node.args))
         else:
             raise TraceError(f"unknown fx node kind {node.op}")
+        op.function = node.meta.get("oicsr_function")
         of[node] = op
         ops.append(op)
     return ops
@@ -183,6 +219,7 @@ class _Recorder:
         self.pending = []     # inputs of the leaf modules being run
         self.names = {}
         self.module_names = {m: n for n, m in model.named_modules()}
+        self.forwards = _function_forwards()
 
     def fresh(self, base):
         base = base.replace(".", "_") or "node"
@@ -233,6 +270,7 @@ class _Recorder:
         source = user_source(traceback.extract_stack()[:-2])
         op = Op(self.fresh(target if isinstance(target, str) else name), kind, target,
                 self.value(args), self.value(kwargs), source=source, scope=self.scope[-1])
+        op.function = inside_custom_function(self.forwards)
         self.emit(op, out)
 
     def pre_hook(self, module, args):
