@@ -140,6 +140,9 @@ def write(path, tensors, metadata=None):
                     f.write(_bytes_of(tensor))
             f.flush()
             os.fsync(f.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp's 0600 is for the temporary name only
         os.replace(temporary, path)
     except BaseException:
         try:
