@@ -408,7 +408,7 @@ def _build(model, ops, name, input_shape, method):
             a = version[a]
         return a
 
-    def layer_name(op):
+    def layer_name(op, kind):
         if op.op == "module":
             if op.target not in used_names:
                 return op.target
@@ -417,8 +417,7 @@ def _build(model, ops, name, input_shape, method):
                                    "oicsr gives every layer tensors of its own")
             base = op.target
         else:
-            function = canonical(op)
-            base = f"{op.scope}:{function}" if op.scope else function
+            base = f"{op.scope}:{kind}" if op.scope else kind
             if base not in reserved and base not in used_names:
                 return base
         k = 1
@@ -495,7 +494,7 @@ def _build(model, ops, name, input_shape, method):
             continue
         if op.shape[0] != 2:
             raise _refusal(op, f"the output {op.shape} does not keep the batch dimension")
-        name_ = layer_name(op)
+        name_ = layer_name(op, result.kind)
         used_names.add(name_)
         layer_of[op] = name_
         fields = dict(result.fields)
