@@ -62,9 +62,9 @@ def run_cli(*args, cwd=None):
 
 
 class SmallNet(nn.Module):
-    """Every group shape in one small model: a plain conv chain, a depthwise conv after a
-    concat (offsets), squeeze-excitation (mul joins), a residual add, flatten into a linear
-    (h·w columns per channel) and a hidden linear."""
+    """Every group shape in one small model: a concat read by a depthwise conv, a BatchNorm and
+    a consumer at offsets; squeeze-excitation (a mul join); a residual add (a coupled stage);
+    flatten of a 2x2 map into a linear (4 columns per channel); a hidden linear."""
 
     def __init__(self, classes=5, width=6):
         super().__init__()
@@ -74,10 +74,10 @@ class SmallNet(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.dw = nn.Conv2d(2 * width, 2 * width, 3, padding=1, groups=2 * width, bias=True)
         self.bn3 = nn.BatchNorm2d(2 * width)
-        self.se_fc1 = nn.Conv2d(2 * width, 3, 1)
-        self.se_fc2 = nn.Conv2d(3, 2 * width, 1)
         self.conv3 = nn.Conv2d(2 * width, 8, 1, bias=False)
         self.bn4 = nn.BatchNorm2d(8)
+        self.se_fc1 = nn.Conv2d(8, 3, 1)
+        self.se_fc2 = nn.Conv2d(3, 8, 1)
         self.conv4 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
         self.bn5 = nn.BatchNorm2d(8)
         self.pool = nn.AdaptiveAvgPool2d((2, 2))
@@ -89,9 +89,40 @@ class SmallNet(nn.Module):
         b = F.relu(self.bn2(self.conv2(a)))
         x = torch.cat([a, b], 1)
         x = F.hardswish(self.bn3(self.dw(x)))
-        gate = torch.sigmoid(self.se_fc2(F.relu(self.se_fc1(F.adaptive_avg_pool2d(x, 1)))))
-        x = x * gate
         y = F.relu(self.bn4(self.conv3(x)))
+        gate = torch.sigmoid(self.se_fc2(F.relu(self.se_fc1(F.adaptive_avg_pool2d(y, 1)))))
+        y = y * gate
         x = F.relu(self.bn5(self.conv4(y)) + y)
         x = torch.flatten(self.pool(x), 1)
         return self.fc2(F.relu(self.fc1(x)))
+
+
+# Channel i of each group of SmallNet, written out by hand from docs/architecture-json.md §2:
+# (parameter, index of channel i's entries). An oracle independent of groups.py.
+def _rows(name, offset=0):
+    return [(name, lambda i, o=offset: (o + i,))]
+
+
+def _cols(name, offset=0, features=1):
+    return [(name, lambda i, o=offset, f=features: (slice(None), slice((o + i) * f, (o + i + 1) * f)))]
+
+
+SMALLNET_GROUPS = {
+    "conv1": {"producers": _rows("conv1.weight"),
+              "batchnorm": _rows("bn1.weight") + _rows("bn1.bias") + _rows("bn3.weight") + _rows("bn3.bias"),
+              "depthwise": _rows("dw.weight") + _rows("dw.bias"),
+              "consumers": _cols("conv2.weight") + _cols("conv3.weight"), "width": 6},
+    "conv2": {"producers": _rows("conv2.weight") + _rows("conv2.bias"),
+              "batchnorm": _rows("bn2.weight") + _rows("bn2.bias") + _rows("bn3.weight", 6) + _rows("bn3.bias", 6),
+              "depthwise": _rows("dw.weight", 6) + _rows("dw.bias", 6),
+              "consumers": _cols("conv3.weight", 6), "width": 6},
+    "stage of conv3": {"producers": _rows("conv3.weight") + _rows("se_fc2.weight") + _rows("se_fc2.bias") + _rows("conv4.weight"),
+                       "batchnorm": _rows("bn4.weight") + _rows("bn4.bias") + _rows("bn5.weight") + _rows("bn5.bias"),
+                       "depthwise": [],
+                       "consumers": _cols("se_fc1.weight") + _cols("conv4.weight") + _cols("fc1.weight", 0, 4),
+                       "width": 8, "coupled": True},
+    "se_fc1": {"producers": _rows("se_fc1.weight") + _rows("se_fc1.bias"), "batchnorm": [], "depthwise": [],
+               "consumers": _cols("se_fc2.weight"), "width": 3},
+    "fc1": {"producers": _rows("fc1.weight") + _rows("fc1.bias"), "batchnorm": [], "depthwise": [],
+            "consumers": _cols("fc2.weight"), "width": 7},
+}
