@@ -361,7 +361,7 @@ def trace(model, input_shape, name=None, method="auto"):
     input_shape = tuple(int(d) for d in input_shape)
     if len(input_shape) != 3:
         raise ExportError(f"input shape {input_shape}: expected (channels, height, width)")
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}
     model.eval()
     try:
         example = torch.randn((2,) + input_shape, generator=torch.Generator().manual_seed(0))
@@ -383,7 +383,8 @@ def trace(model, input_shape, name=None, method="auto"):
             ops = trace_eager(model, example, is_leaf)
         return _build(model, ops, name or type(model).__name__.lower(), input_shape, used)
     finally:
-        model.train(was_training)
+        for m, training in modes.items():   # each module's own mode: some may be frozen in eval
+            m.training = training
 
 
 def _first_line(error):

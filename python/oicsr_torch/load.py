@@ -98,7 +98,7 @@ def load(model, path, verify=True):
         ckpt.load_state(bare, checkpoint.tensors, source=f"checkpoint {path}")
     except ckpt.CheckpointError as error:
         raise LoadError(f"{path}: {error}") from None
-    was_training = bare.training
+    modes = {m: m.training for m in bare.modules()}
     bare.eval()
     try:
         device = next((p.device for p in bare.parameters()), torch.device("cpu"))
@@ -120,5 +120,6 @@ def load(model, path, verify=True):
                     raise LoadError(f"{path}: the model's logits differ from the checkpoint's architecture by {gap:.3g} "
                                     f"(logits up to {scale:.3g}): is the model the one the checkpoint was exported from?")
     finally:
-        bare.train(was_training)
+        for m, training in modes.items():
+            m.training = training
     return model
