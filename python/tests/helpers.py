@@ -126,3 +126,40 @@ SMALLNET_GROUPS = {
     "fc1": {"producers": _rows("fc1.weight") + _rows("fc1.bias"), "batchnorm": [], "depthwise": [],
             "consumers": _cols("fc2.weight"), "width": 7},
 }
+
+
+class FunctionalNet(nn.Module):
+    """The function, method, operator and in-place forms of every mappable op."""
+
+    def __init__(self, classes=4):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding="same", bias=True)
+        self.b1 = nn.BatchNorm2d(8, eps=1e-3, momentum=0.01)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=2, dilation=2, bias=False)
+        self.c3 = nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=4)
+        self.c4 = nn.Conv2d(16, 16, 1)
+        self.pool = nn.MaxPool2d(3, 2, 1, ceil_mode=True)
+        self.avg = nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)
+        self.flat = nn.Flatten()
+        self.identity = nn.Identity()
+        self.drop = nn.Dropout(0.3)
+        self.fc1 = nn.Linear(16, 12)
+        self.fc2 = nn.Linear(12, classes)
+
+    def forward(self, x):
+        x = self.b1(self.c1(x)).relu_()
+        y = F.relu6(self.c2(x))
+        y = torch.add(y, F.silu(x))
+        y = F.hardsigmoid(y)
+        y += torch.sigmoid(x)
+        z = torch.cat((x, self.identity(y)), dim=1)
+        z = F.hardswish(self.c3(z), inplace=True)
+        z = F.max_pool2d(z, 2, ceil_mode=True)
+        z = F.avg_pool2d(z, 3, 1, 1, count_include_pad=False)
+        gate = torch.mean(z, (2, 3), keepdim=True)
+        z = torch.mul(z, torch.sigmoid(self.c4(gate)))
+        z = self.avg(self.pool(z)).contiguous()
+        v = z.mean((-2, -1))
+        v = self.drop(F.dropout(v, 0.1, self.training))
+        v = F.relu(self.fc1(v), inplace=True)
+        return self.fc2(v.view(v.size(0), -1))

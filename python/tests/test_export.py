@@ -7,7 +7,7 @@ import warnings
 import torch
 import torchvision
 
-from helpers import TempDir, assert_close_logits, images, randomize, run_cli, SmallNet
+from helpers import FunctionalNet, SmallNet, TempDir, assert_close_logits, images, randomize, run_cli
 from oicsr_torch import checkpoint as ckpt
 from oicsr_torch import export, trace
 from oicsr_torch.interpret import from_checkpoint
@@ -75,6 +75,23 @@ class ExportParityTests(TempDir):
         with torch.no_grad():
             assert_close_logits(self, model(x), interpreted(x), what="SmallNet")
 
+    def test_function_method_and_inplace_forms_by_fx_and_eager(self):
+        model = randomize(FunctionalNet())
+        x = images(3, (3, 20, 20))
+        for method in ("fx", "eager"):
+            traced = trace(model, (3, 20, 20), method=method)
+            kinds = [l.kind for l in traced.architecture.layers]
+            for kind in ("relu", "relu6", "silu", "hardsigmoid", "sigmoid", "hardswish", "add", "concat", "mul",
+                         "maxpool", "avgpool", "adaptiveavgpool", "globalavgpool", "dropout", "linear"):
+                self.assertIn(kind, kinds, method)
+            interpreted = interpret_traced(traced)
+            with torch.no_grad():
+                assert_close_logits(self, model(x), interpreted(x), what=method)
+        layers = trace(model, (3, 20, 20)).architecture.by_name()
+        self.assertEqual((layers["c1"]["padding"], layers["c2"]["dilation"], layers["c3"]["groups"]), (1, 2, 4))
+        self.assertEqual((layers["b1"]["eps"], layers["b1"]["momentum"]), (1e-3, 0.01))
+        self.assertEqual((layers["avg"]["ceil"], layers["avg"]["count_pad"]), (True, False))
+
     def test_function_layers_never_take_a_module_name(self):
         traced = trace(torchvision.models.resnet18(num_classes=10), SHAPE)
         modules = {n for n, _ in torchvision.models.resnet18().named_modules()}
@@ -85,6 +102,11 @@ class ExportParityTests(TempDir):
                 self.assertNotIn(layer.name, modules)
         self.assertIn("layer1.0:add", [l.name for l in traced.architecture.layers])
         self.assertIn("layer1.0.relu:1", [l.name for l in traced.architecture.layers])
+
+
+def interpret_traced(traced):
+    from oicsr_torch import interpret
+    return interpret(traced.architecture, traced.tensors).eval()
 
 
 class FftModel(torch.nn.Module):
