@@ -6,12 +6,10 @@ through (`Alias`), or refuses with a reason. An op nobody maps is refused with o
 naming the node, its op and target, and its source line. The architecture is then checked by
 shapes: every layer's output shape by the contract must equal what PyTorch computed.
 """
-import os
 import warnings
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import checkpoint as ckpt
@@ -50,11 +48,6 @@ def _square(value, what):
             raise Unsupported(f"{what} {tuple(value)} is not square; oicsr takes one integer")
         value = value[0]
     return int(value)
-
-
-def _tensor_args(op, count):
-    values = [a for a in list(op.args) + list(op.kwargs.values()) if isinstance(a, Op)][:count]
-    return values
 
 
 def _bind(op, names, defaults=None):

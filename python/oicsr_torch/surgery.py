@@ -9,7 +9,7 @@ import copy
 
 import torch
 
-from .architecture import IMAGE, Architecture
+from .architecture import Architecture
 from .groups import ChannelGroups
 
 

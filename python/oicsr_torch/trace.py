@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import torch
 import torch.fx as fx
 import torch.nn.functional as F
-from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 from torch.overrides import TorchFunctionMode
 

@@ -1,7 +1,6 @@
 import json
 import unittest
 
-import torch
 import torchvision
 
 from helpers import SmallNet, run_cli, TempDir

@@ -9,7 +9,7 @@ import unittest
 import torch
 import torchvision
 
-from helpers import TempDir, assert_close_logits, images, randomize, run_cli
+from helpers import SmallNet, TempDir, assert_close_logits, images, randomize, run_cli
 from oicsr_torch import checkpoint as ckpt
 from oicsr_torch import export, interpret
 from oicsr_torch.groups import ChannelGroups
@@ -64,6 +64,20 @@ class LoadTests(TempDir):
 
     def test_densenet121(self):
         self.check("densenet121")
+
+    def test_offsets_depthwise_squeeze_excitation_and_flatten_columns(self):
+        dense = randomize(SmallNet(), seed=2)
+        traced = export(dense, (3, 8, 8), self.path("small.safetensors"))
+        kept = {"conv1": [0, 2, 5], "conv2": [1, 3, 4], "stage of conv3": [0, 1, 4, 6, 7], "se_fc1": [0, 2], "fc1": [1, 2, 3, 6]}
+        architecture, tensors = prune(traced.architecture, traced.tensors, kept)
+        ckpt.write(self.path("pruned.safetensors"), architecture, tensors)
+        model = load(SmallNet(), self.path("pruned.safetensors")).eval()
+        self.assertEqual((model.dw.groups, model.bn3.num_features, model.conv3.in_channels), (6, 6, 6))
+        self.assertEqual((model.fc1.in_features, model.se_fc2.out_channels), (5 * 4, 5))
+        masked = interpret(traced.architecture, zero_pruned(traced.architecture, traced.tensors, kept)).eval()
+        x = images(3, (3, 8, 8))
+        with torch.no_grad():
+            assert_close_logits(self, masked(x), model(x), what="SmallNet pruned vs dense with pruned channels zeroed")
 
     def test_a_model_of_another_class_is_refused_naming_the_layer(self):
         path = self.path("r.safetensors")
