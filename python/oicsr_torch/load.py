@@ -92,7 +92,10 @@ def load(model, path, verify=True):
     architecture = checkpoint.architecture
     if model is None:
         return interpret(architecture, checkpoint.tensors).eval()
-    resize(model, architecture)
+    try:
+        resize(model, architecture)
+    except LoadError as error:
+        raise LoadError(f"{path}: {error}") from None
     bare = unwrap(model)
     try:
         ckpt.load_state(bare, checkpoint.tensors, source=f"checkpoint {path}")

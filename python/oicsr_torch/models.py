@@ -84,7 +84,7 @@ def read_state(path):
 def load_weights(model, path):
     from .checkpoint import load_state
     try:
-        load_state(model, read_state(path), source=f"weights file {path}")
+        load_state(model, read_state(path), source="weights file")
     except ValueError as error:
         raise ModelError(f"{path}: {error}") from None
     return model
