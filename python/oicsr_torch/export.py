@@ -459,6 +459,8 @@ def _build(model, ops, name, input_shape, method):
                                    f"{type(result).__name__})")
             output = result
             break
+        if op.function is None and op.multiple:
+            raise _refusal(op, "returns several tensors; an oicsr layer returns one")
         if op.shape is None:
             if op.op == "module":
                 raise _refusal(op, "the module does not return one tensor")

@@ -42,6 +42,7 @@ class Op:
     scope: str = ""
     module: object = None
     function: object = None   # (custom autograd Function class, apply's source) it ran inside
+    multiple: bool = False    # returns several tensors (a tuple or list)
 
     def describe(self):
         """`op target` as in an fx graph: "call_function torch.fft.fft2"."""
@@ -162,6 +163,8 @@ def trace_fx(model, example, is_leaf):
     for node in graph.nodes:
         meta = node.meta.get("tensor_meta")
         shape = tuple(meta.shape) if isinstance(meta, fx.passes.shape_prop.TensorMetadata) else None
+        multiple = isinstance(meta, (tuple, list)) and any(
+            isinstance(m, fx.passes.shape_prop.TensorMetadata) for m in meta)
         scope = node.meta.get("oicsr_scope", "")
         source = node.meta.get("oicsr_source", "?")
         if node.op == "placeholder":
@@ -180,6 +183,7 @@ def trace_fx(model, example, is_leaf):
         else:
             raise TraceError(f"unknown fx node kind {node.op}")
         op.function = node.meta.get("oicsr_function")
+        op.multiple = multiple
         of[node] = op
         ops.append(op)
     return ops
@@ -254,6 +258,7 @@ class _Recorder:
         if not tensors:
             return
         op.shape = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+        op.multiple = not isinstance(out, torch.Tensor)
         self.ops.append(op)
         for t in tensors:
             self.remember(t, op)
