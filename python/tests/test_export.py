@@ -148,6 +148,12 @@ class ControlFlowModel(FftModel):
         return self.fc(x.view(x.size(0), -1))
 
 
+class ChunkModel(FftModel):
+    def forward(self, x):
+        a, b = torch.chunk(self.conv(x), 2, 1)
+        return self.fc(torch.cat([a, b], 1).mean((2, 3)))
+
+
 MODELS_FILE = """
 import torch
 from test_export import FftModel, CustomFunctionModel, ControlFlowModel
@@ -173,6 +179,13 @@ class RefusalTests(TempDir):
         with self.assertRaisesRegex(Exception, r"custom autograd Function 'Square' applied at .*test_export.py:\d+ "
                                                r"`return self.fc\(Square.apply"):
             trace(CustomFunctionModel(), (3, 16, 16))
+
+    def test_a_call_returning_several_tensors_is_refused_there(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with self.assertRaisesRegex(Exception, r"node 'chunk' \(call_function torch.chunk\) at .*test_export.py:\d+ "
+                                                   r"`a, b = torch.chunk.*`: returns several tensors"):
+                trace(ChunkModel(), (3, 16, 16))
 
     def test_cli_refusal_exits_2_with_one_message_and_writes_nothing(self):
         with open(self.path("models.py"), "w") as f:
