@@ -125,7 +125,7 @@ def export_onnx(model, architecture, path):
 def command_groups(args):
     from .architecture import Architecture
     from .export import trace
-    from .groups import ChannelGroups
+    from .groups import ChannelGroups, describe, macs_shares
     from .models import build
     if args.model.endswith(".safetensors"):
         architecture = ckpt.read(args.model).architecture
@@ -142,11 +142,11 @@ def command_groups(args):
         print(groups.to_json())
         return 0
     print(f"{architecture.name}: {len(groups.groups)} prunable groups, {groups.total_channels} channels")
-    for g in groups.to_dict()["groups"]:
-        print(f"{g['id']:3d}  {g['name']}  {g['channels']} channels, {g['macsShare'] * 100:.1f}% of MACs"
-              + ("  (coupled)" if g["coupled"] else ""))
-        print("       out: " + ", ".join(g["producers"] + g["batchNorms"] + g["depthwise"]))
-        print("       in:  " + ", ".join(g["consumers"]))
+    shares = macs_shares(groups)
+    for g in groups.groups:
+        print(f"{g.id:3d}  {g.name}  {g.width} channels, {shares[g.id] * 100:.1f}% of MACs" + ("  (coupled)" if g.coupled else ""))
+        print("       out: " + ", ".join(g.producers + [describe(s) for s in g.depthwise + g.batchnorms]))
+        print("       in:  " + ", ".join(describe(s) for s in g.consumers))
     if groups.fixed:
         print("not pruned:")
         for name, reason in groups.fixed:

@@ -201,9 +201,9 @@ class ChannelGroups:
             "model": self.architecture.name,
             "groups": [{
                 "id": g.id, "name": g.name, "channels": g.width, "producers": g.producers,
-                "batchNorms": [_describe(s) for s in g.batchnorms],
-                "depthwise": [_describe(s) for s in g.depthwise],
-                "consumers": [_describe(s) for s in g.consumers],
+                "batchNorms": [_slice(s) for s in g.batchnorms],
+                "depthwise": [_slice(s) for s in g.depthwise],
+                "consumers": [_slice(s) for s in g.consumers],
                 "coupled": g.coupled, "macsShare": shares[g.id],
             } for g in self.groups],
             "fixed": [{"name": name, "reason": reason} for name, reason in self.fixed],
@@ -213,7 +213,12 @@ class ChannelGroups:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-def _describe(s):
+def _slice(s):
+    return {"layer": s.layer, "offset": s.offset, "featuresPerChannel": s.features}
+
+
+def describe(s):
+    """"conv3", or "cat.bn (from channel 64)", or "fc (16 columns each)"."""
     notes = []
     if s.offset:
         notes.append(f"from channel {s.offset}")

@@ -45,22 +45,29 @@ def predict(checkpoint, x, folder):
     return tensors["logits"]
 
 
-def _names(entries):
-    """Layer names of a group's list, whether given as "layer (note)" strings or objects."""
-    names = []
+def _slices(entries):
+    """[(layer, offset, features per channel)] of a group's list, whether written as objects
+    {"layer", "offset", "featuresPerChannel"} or as "layer (from channel 6, 4 columns each)"."""
+    import re
+    slices = []
     for entry in entries or []:
         if isinstance(entry, dict):
-            names.append(entry.get("layer") or entry.get("name"))
+            slices.append((entry["layer"], entry.get("offset", 0), entry.get("featuresPerChannel", 1)))
         else:
-            names.append(str(entry).split(" (")[0])
-    return names
+            text = str(entry)
+            offset = re.search(r"from channel (\d+)", text)
+            features = re.search(r"(\d+) columns each", text)
+            slices.append((text.split(" (")[0], int(offset.group(1)) if offset else 0,
+                           int(features.group(1)) if features else 1))
+    return slices
 
 
 def comparable_groups(document):
     """The parts of a `groups --json` document both sides must agree on."""
     groups = [{"id": g["id"], "name": g["name"], "channels": g["channels"], "producers": g["producers"],
-               "coupled": g["coupled"], "batchNorms": _names(g.get("batchNorms")),
-               "consumers": _names(g.get("consumers"))} for g in document["groups"]]
+               "coupled": g["coupled"], "batchNorms": _slices(g.get("batchNorms")),
+               "depthwise": _slices(g.get("depthwise")), "consumers": _slices(g.get("consumers"))}
+              for g in document["groups"]]
     return {"groups": groups, "fixed": sorted(f["name"] for f in document["fixed"])}
 
 

@@ -93,8 +93,15 @@ class GroupsCliTests(TempDir):
         self.assertEqual(data["model"], "small")
         stage = data["groups"][2]
         self.assertEqual(stage["name"], "stage of conv3")
-        self.assertEqual(stage["consumers"], ["se_fc1", "conv4", "fc1 (4 columns each)"])
-        self.assertEqual(data["groups"][1]["batchNorms"], ["bn2", "bn3 (from channel 6)"])
+        self.assertEqual(stage["consumers"], [{"layer": "se_fc1", "offset": 0, "featuresPerChannel": 1},
+                                              {"layer": "conv4", "offset": 0, "featuresPerChannel": 1},
+                                              {"layer": "fc1", "offset": 0, "featuresPerChannel": 4}])
+        self.assertEqual(data["groups"][1]["batchNorms"], [{"layer": "bn2", "offset": 0, "featuresPerChannel": 1},
+                                                           {"layer": "bn3", "offset": 6, "featuresPerChannel": 1}])
+        status, stdout, stderr = run_cli("groups", self.path("a.json"), "--coupled")
+        self.assertEqual(status, 0, stderr)
+        self.assertIn("in:  se_fc1, conv4, fc1 (4 columns each)", stdout)
+        self.assertIn("out: conv2, dw (from channel 6), bn2, bn3 (from channel 6)", stdout)
         self.assertEqual(data["fixed"], [{"name": "fc2", "reason": "the class scores"}])
 
 
