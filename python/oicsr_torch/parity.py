@@ -40,6 +40,8 @@ def predict(checkpoint, x, folder):
     """The binary's logits for the normalised batch `x` (N, C, H, W)."""
     inputs, outputs = os.path.join(folder, "predict-in.safetensors"), os.path.join(folder, "predict-out.safetensors")
     safetensors.write(inputs, {"input": x.to(torch.float32)})
+    if os.path.exists(outputs):
+        os.remove(outputs)
     run("predict", checkpoint, "--input", inputs, "--out", outputs)
     tensors, _ = safetensors.read(outputs)
     return tensors["logits"]

@@ -163,3 +163,34 @@ class FunctionalNet(nn.Module):
         v = self.drop(F.dropout(v, 0.1, self.training))
         v = F.relu(self.fc1(v), inplace=True)
         return self.fc2(v.view(v.size(0), -1))
+
+
+class BasicNet(nn.Module):
+    """Only the first kinds oicsr had (conv2d, batchnorm, relu, max and average pooling,
+    globalavgpool, flatten, linear, add): residual blocks, one with a projection shortcut, and
+    a flatten of a 2x2 map into a hidden linear layer."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2)
+        self.a1 = nn.Conv2d(8, 6, 3, padding=1, bias=False)
+        self.abn1 = nn.BatchNorm2d(6)
+        self.a2 = nn.Conv2d(6, 8, 3, padding=1, bias=False)
+        self.abn2 = nn.BatchNorm2d(8)
+        self.b1 = nn.Conv2d(8, 12, 3, stride=2, padding=1, bias=False)
+        self.bbn1 = nn.BatchNorm2d(12)
+        self.b2 = nn.Conv2d(12, 16, 3, padding=1, bias=False)
+        self.bbn2 = nn.BatchNorm2d(16)
+        self.down = nn.Conv2d(8, 16, 1, stride=2, bias=False)
+        self.downbn = nn.BatchNorm2d(16)
+        self.fc1 = nn.Linear(16 * 4, 12)
+        self.fc2 = nn.Linear(12, classes)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.bn1(self.conv1(x))))
+        x = torch.relu(self.abn2(self.a2(torch.relu(self.abn1(self.a1(x))))) + x)
+        x = torch.relu(self.bbn2(self.b2(torch.relu(self.bbn1(self.b1(x))))) + self.downbn(self.down(x)))
+        x = torch.flatten(F.avg_pool2d(x, 2), 1)
+        return self.fc2(torch.relu(self.fc1(x)))

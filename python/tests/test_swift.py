@@ -5,7 +5,9 @@ import unittest
 
 import torchvision
 
-from helpers import SmallNet, TempDir, randomize
+import torch
+
+from helpers import BasicNet, SmallNet, TempDir, randomize
 from oicsr_torch import export, parity
 
 BINARY = os.environ.get("OICSR_BIN")
@@ -14,6 +16,23 @@ REASON = "set OICSR_BIN to the oicsr binary (e.g. .build/release/oicsr) to check
 
 def torchvision_factory(name):
     return lambda: randomize(getattr(torchvision.models, name)(num_classes=10))
+
+
+@unittest.skipUnless(BINARY, REASON)
+class SwiftBasicKindsTests(TempDir):
+    """A model of the kinds every oicsr binary reads: the same groups, the same logits."""
+
+    def test_groups_and_logits(self):
+        model = randomize(BasicNet())
+        path = self.path("basic.safetensors")
+        export(model, (3, 16, 16), path, name="basic")
+        for coupled in (False, True):
+            theirs, ours = parity.groups_agree(path, coupled)
+            self.assertEqual(theirs, ours, f"coupled={coupled}")
+        x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            reference = model(x)
+        self.assertLessEqual(parity.relative_gap(reference, parity.predict(path, x, self.dir)), 1e-4)
 
 
 @unittest.skipUnless(BINARY, REASON)
