@@ -56,6 +56,9 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var trainExamples: Int
         /// Epochs finished when the checkpoint was written (less than `epochs` mid-run).
         public var epochsCompleted: Int?
+        /// Written into the checkpoint and its `.state` file at every save, so a resume can
+        /// tell that the two belong together.
+        public var resumeToken: String?
 
         public init(_ configuration: TrainingConfiguration, trainExamples: Int, epochsCompleted: Int? = nil) {
             epochs = configuration.epochs
@@ -71,7 +74,7 @@ public struct Recipe: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case epochs, batchSize = "batch_size", learningRate = "lr", schedule, momentum, weightDecay = "weight_decay", seed
-            case trainExamples = "train_examples", epochsCompleted = "epochs_completed"
+            case trainExamples = "train_examples", epochsCompleted = "epochs_completed", resumeToken = "resume_token"
         }
     }
 
