@@ -6,41 +6,44 @@ import TestSupport
 
 enum Naive {
     /// y[n,oy,ox,o] = b[o] + Σ_{ky,kx,c} w[o,ky,kx,c]·x[n, oy·s − p + ky·d, ox·s − p + kx·d, g·Cg + c],
-    /// g = o / Og the output's group.
+    /// g = o / Og the output's group. (Sizes are copied into locals: tests run unoptimised.)
     static func convForward(_ g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor?) -> [Float] {
-        var y = [Float](repeating: 0, count: g.batch * g.outHeight * g.outWidth * g.outChannels)
-        for n in 0..<g.batch { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for o in 0..<g.outChannels {
-            var sum: Float = bias?[o] ?? 0
-            let group = o / g.outPerGroup
-            for ky in 0..<g.kernelHeight { for kx in 0..<g.kernelWidth {
-                let iy = oy * g.stride - g.padding + ky * g.dilation, ix = ox * g.stride - g.padding + kx * g.dilation
-                guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
-                for c in 0..<g.inPerGroup {
-                    sum += w[((o * g.kernelHeight + ky) * g.kernelWidth + kx) * g.inPerGroup + c]
-                        * x[((n * g.height + iy) * g.width + ix) * g.inChannels + group * g.inPerGroup + c]
-                }
+        let (xs, ws, bs) = (x.values, w.values, bias?.values)
+        let (h, wd, c, o, cg, og) = (g.height, g.width, g.inChannels, g.outChannels, g.inPerGroup, g.outPerGroup)
+        let (kh, kw, s, p, d, oh, ow) = (g.kernelHeight, g.kernelWidth, g.stride, g.padding, g.dilation, g.outHeight, g.outWidth)
+        var y = [Float](repeating: 0, count: g.batch * oh * ow * o)
+        for n in 0..<g.batch { for oy in 0..<oh { for ox in 0..<ow { for out in 0..<o {
+            var sum: Float = bs?[out] ?? 0
+            let group = out / og
+            for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * s - p + ky * d, ix = ox * s - p + kx * d
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                let wi = ((out * kh + ky) * kw + kx) * cg, xi = ((n * h + iy) * wd + ix) * c + group * cg
+                for j in 0..<cg { sum += ws[wi + j] * xs[xi + j] }
             } }
-            y[((n * g.outHeight + oy) * g.outWidth + ox) * g.outChannels + o] = sum
+            y[((n * oh + oy) * ow + ox) * o + out] = sum
         } } } }
         return y
     }
 
     /// The adjoint of `convForward`: dx, dw and dbias for output gradient dy (fresh, not added).
     static func convBackward(_ g: ConvGeometry, x: Tensor, w: Tensor, dy: Tensor) -> (dx: [Float], dw: [Float], dbias: [Float]) {
+        let (xs, ws, dys) = (x.values, w.values, dy.values)
+        let (h, wd, c, o, cg, og) = (g.height, g.width, g.inChannels, g.outChannels, g.inPerGroup, g.outPerGroup)
+        let (kh, kw, s, p, d, oh, ow) = (g.kernelHeight, g.kernelWidth, g.stride, g.padding, g.dilation, g.outHeight, g.outWidth)
         var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count)
-        var dbias = [Float](repeating: 0, count: g.outChannels)
-        for n in 0..<g.batch { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for o in 0..<g.outChannels {
-            let gradient = dy[((n * g.outHeight + oy) * g.outWidth + ox) * g.outChannels + o]
-            dbias[o] += gradient
-            let group = o / g.outPerGroup
-            for ky in 0..<g.kernelHeight { for kx in 0..<g.kernelWidth {
-                let iy = oy * g.stride - g.padding + ky * g.dilation, ix = ox * g.stride - g.padding + kx * g.dilation
-                guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
-                for c in 0..<g.inPerGroup {
-                    let wi = ((o * g.kernelHeight + ky) * g.kernelWidth + kx) * g.inPerGroup + c
-                    let xi = ((n * g.height + iy) * g.width + ix) * g.inChannels + group * g.inPerGroup + c
-                    dw[wi] += gradient * x[xi]
-                    dx[xi] += gradient * w[wi]
+        var dbias = [Float](repeating: 0, count: o)
+        for n in 0..<g.batch { for oy in 0..<oh { for ox in 0..<ow { for out in 0..<o {
+            let gradient = dys[((n * oh + oy) * ow + ox) * o + out]
+            dbias[out] += gradient
+            let group = out / og
+            for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * s - p + ky * d, ix = ox * s - p + kx * d
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                let wi = ((out * kh + ky) * kw + kx) * cg, xi = ((n * h + iy) * wd + ix) * c + group * cg
+                for j in 0..<cg {
+                    dw[wi + j] += gradient * xs[xi + j]
+                    dx[xi + j] += gradient * ws[wi + j]
                 }
             } }
         } } } }
