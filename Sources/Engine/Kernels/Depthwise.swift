@@ -87,25 +87,47 @@ enum DepthwiseKernels {
     /// workers own disjoint input rows and the sum stays in registers.
     static func inputGradient(_ g: ConvGeometry, wT: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                               dx: UnsafeMutablePointer<Float>, workers: Int) {
-        let (c, p, q, taps) = (g.inChannels, g.outHeight, g.outWidth, g.taps)
+        let (c, p, q, taps, kh, kw) = (g.inChannels, g.outHeight, g.outWidth, g.taps, g.kernelHeight, g.kernelWidth)
+        // Output (oy, ox) reads input (iy, ix) through tap (ky, kx) when oy·s − pad + ky·d = iy,
+        // likewise along x. Which (kx, ox) reach each input column is the same on every row,
+        // so it is listed once per part: the divisions stay out of the pixel loop.
+        func reach(_ i: Int, _ k: Int, outputs: Int) -> Int? {
+            let t = i + g.padding - k * g.dilation
+            return t >= 0 && t % g.stride == 0 && t / g.stride < outputs ? t / g.stride : nil
+        }
         Parallel.forFixedParts(g.batch * g.height, parts: workers, costPerItem: g.width * c * taps) { _, rows in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * taps) { list in
-                let tapAt = list.baseAddress!, sourceAt = tapAt + taps
+            let scratchInts = 2 * taps + 2 * kh + g.width * (2 * kw + 1)
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: scratchInts) { buffer in
+                let tapAt = buffer.baseAddress!, sourceAt = tapAt + taps
+                let rowTaps = sourceAt + taps, rowOutputs = rowTaps + kh
+                let columnCounts = rowOutputs + kh, columnTaps = columnCounts + g.width, columnOutputs = columnTaps + g.width * kw
+                for ix in 0..<g.width {
+                    var count = 0
+                    for kx in 0..<kw {
+                        guard let ox = reach(ix, kx, outputs: q) else { continue }
+                        columnTaps[ix * kw + count] = kx
+                        columnOutputs[ix * kw + count] = ox
+                        count += 1
+                    }
+                    columnCounts[ix] = count
+                }
                 for row in rows {
                     let n = row / g.height, iy = row % g.height
+                    var rowCount = 0
+                    for ky in 0..<kh {
+                        guard let oy = reach(iy, ky, outputs: p) else { continue }
+                        rowTaps[rowCount] = ky
+                        rowOutputs[rowCount] = oy
+                        rowCount += 1
+                    }
+                    guard rowCount > 0 else { continue }
                     for ix in 0..<g.width {
-                        // Output (oy, ox) reads (iy, ix) through tap (ky, kx) when
-                        // oy·s − pad + ky·d = iy, likewise for x.
                         var terms = 0
-                        for ky in 0..<g.kernelHeight {
-                            let ty = iy + g.padding - ky * g.dilation
-                            guard ty >= 0 && ty % g.stride == 0 && ty / g.stride < p else { continue }
-                            let oy = ty / g.stride
-                            for kx in 0..<g.kernelWidth {
-                                let tx = ix + g.padding - kx * g.dilation
-                                guard tx >= 0 && tx % g.stride == 0 && tx / g.stride < q else { continue }
-                                tapAt[terms] = (ky * g.kernelWidth + kx) * c
-                                sourceAt[terms] = ((n * p + oy) * q + tx / g.stride) * c
+                        for i in 0..<rowCount {
+                            let tapRow = rowTaps[i] * kw, outputRow = (n * p + rowOutputs[i]) * q
+                            for j in 0..<columnCounts[ix] {
+                                tapAt[terms] = (tapRow + columnTaps[ix * kw + j]) * c
+                                sourceAt[terms] = (outputRow + columnOutputs[ix * kw + j]) * c
                                 terms += 1
                             }
                         }
