@@ -18,8 +18,9 @@ final class BatchNorm2dOp: Operation {
     private let mean: Tensor
     private let invStd: Tensor
     private var lastForwardWasTraining = false
-    // Reduction scratch.
-    private let partials: UnsafeMutablePointer<Double>
+    // Reduction scratch: one slot per part, grown when the part count grows.
+    private var partials: UnsafeMutablePointer<Double>
+    private var partialsCapacity: Int
     private let sums: UnsafeMutablePointer<Double>
     private let coefficients: Tensor
 
@@ -36,7 +37,8 @@ final class BatchNorm2dOp: Operation {
         mean = Tensor(shape: [c])
         invStd = Tensor(shape: [c])
         coefficients = Tensor(shape: [3 * c])
-        partials = .allocate(capacity: BatchNormKernels.partialsCount(channels: c))
+        partialsCapacity = BatchNormKernels.partialsCount(channels: c, workers: KernelWorkers.count)
+        partials = .allocate(capacity: partialsCapacity)
         sums = .allocate(capacity: 2 * c)
     }
 
@@ -51,16 +53,29 @@ final class BatchNorm2dOp: Operation {
          NamedTensor(name: name + ".running_var", tensor: runningVar)]
     }
 
+    /// The part count for one pass, with the reduction scratch sized for it.
+    private func reductionWorkers() -> Int {
+        let workers = KernelWorkers.count
+        let needed = BatchNormKernels.partialsCount(channels: outputShape.channels, workers: workers)
+        if needed > partialsCapacity {
+            partials.deallocate()
+            partials = .allocate(capacity: needed)
+            partialsCapacity = needed
+        }
+        return workers
+    }
+
     func forward(_ inputs: [Tensor], _ output: Tensor, batch: Int, training: Bool) {
         let rows = batch * outputShape.pixels, c = outputShape.channels
         xhat.reshape([rows * c])
         lastForwardWasTraining = training
         if training {
+            let workers = reductionWorkers()
             BatchNormKernels.forwardTraining(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
                 eps: Self.eps, momentum: momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
                 mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage,
-                partials: partials, sums: sums)
+                workers: workers, partials: partials, sums: sums)
         } else {
             BatchNormKernels.forwardEval(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
@@ -70,10 +85,11 @@ final class BatchNorm2dOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        let workers = reductionWorkers()
         BatchNormKernels.backward(
             dy: outputGradient.storage, xhat: xhat.storage, rows: batch * outputShape.pixels, channels: outputShape.channels,
             gamma: scale.value.storage, invStd: invStd.storage, training: lastForwardWasTraining,
             dgamma: scale.gradient.storage, dbeta: shift.gradient.storage, dx: inputGradients[0]?.storage,
-            partials: partials, sums: sums, coefficients: coefficients.storage)
+            workers: workers, partials: partials, sums: sums, coefficients: coefficients.storage)
     }
 }
