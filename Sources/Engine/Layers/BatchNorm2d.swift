@@ -1,10 +1,15 @@
 /// BatchNorm over the channels of a map (PyTorch's BatchNorm2d). Training mode normalises
 /// with batch statistics and updates the running ones; eval mode uses the running ones.
 final class BatchNorm2dOp: Operation {
-    static let eps: Float = 1e-5
+    /// PyTorch's defaults.
+    static let defaultEps: Float = 1e-5, defaultMomentum: Float = 0.1
+    /// Added to the variance before the square root.
+    let eps: Float
+    /// The running-average momentum the layer was built with.
+    let configuredMomentum: Float
     /// Weight of the newest batch in the running averages; re-estimation sets 1/(k+1)
     /// for the k-th batch, which turns them into plain means over the batches seen.
-    var momentum: Float = 0.1
+    var momentum: Float
 
     let outputShape: FeatureShape
     let scale: Parameter      // γ, PyTorch's "weight"
@@ -24,8 +29,11 @@ final class BatchNorm2dOp: Operation {
     private let sums: UnsafeMutablePointer<Double>
     private let coefficients: Tensor
 
-    init(name: String, input: FeatureShape) {
+    init(name: String, input: FeatureShape, eps: Float = defaultEps, momentum: Float = defaultMomentum) {
         self.name = name
+        self.eps = eps
+        self.configuredMomentum = momentum
+        self.momentum = momentum
         outputShape = input
         let c = input.channels
         scale = Parameter(name: name + ".weight", shape: [c], role: .perChannel)
@@ -73,13 +81,13 @@ final class BatchNorm2dOp: Operation {
             let workers = reductionWorkers()
             BatchNormKernels.forwardTraining(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
-                eps: Self.eps, momentum: momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                eps: eps, momentum: momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
                 mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage,
                 workers: workers, partials: partials, sums: sums)
         } else {
             BatchNormKernels.forwardEval(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
-                eps: Self.eps, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                eps: eps, runningMean: runningMean.storage, runningVar: runningVar.storage,
                 mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage)
         }
     }
