@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """The PyTorch side of `oicsr bench`: the same measurements on the reference modules, on
-the CPU with 2 threads, for a comparison on one machine.
+the CPU, for a comparison on one machine.
 
-    python3 scripts/pytorch_bench.py [--seconds 2] [--threads 2]
+    python3 scripts/pytorch_bench.py [--seconds 2] [--threads 2] [--models convnet-s,resnet20]
+
+Training: batch 128, one SGD step (forward, cross-entropy, backward, update); inference:
+batch 256 in eval mode under no_grad; latency: batch 1. Inputs 1x28x28, 10 classes, NCHW
+(PyTorch's default layout; oneDNN picks its own blocked layout inside each convolution).
 """
 import argparse, json, os, sys, time
 
@@ -19,6 +23,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", default="convnet-s,resnet20")
     parser.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "reference"))
     args = parser.parse_args()
     sys.path.insert(0, args.reference)
@@ -29,7 +34,7 @@ def main():
     a, b = torch.randn(n, n), torch.randn(n, n)
     gemm = 2 * n ** 3 / best(args.seconds / 2, lambda: torch.mm(a, b)) / 1e9
     rows = []
-    for name in ("convnet-s", "resnet20"):
+    for name in args.models.split(","):
         model = torch_models.build(name)
         macs = torch_models.macs(model)
         opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
@@ -45,7 +50,9 @@ def main():
             latency = best(args.seconds / 2, lambda: model(x1), minimum=20)
         rows.append({"model": name, "macs": macs, "trainImagesPerSecond": 128 / train,
                      "inferenceImagesPerSecond": 256 / infer, "latencyMilliseconds": latency * 1000})
-    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "mmGFLOPs": gemm, "models": rows}, indent=2))
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "",
+                      "mmGFLOPs": gemm, "models": rows}, indent=2))
 
 if __name__ == "__main__":
     main()

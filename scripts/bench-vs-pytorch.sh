@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# oicsr against PyTorch on the same CPU, in one run: rounds of `oicsr bench` and
+# scripts/pytorch_bench.py alternate on the same models and shapes, and each figure is the
+# best over the rounds (the least disturbed by other load on a shared machine).
+#
+#   scripts/bench-vs-pytorch.sh [--seconds S] [--rounds R] [--models LIST] [--threads T]
+#                               [--python PATH] [--also-native-blas]
+#
+# Both sides use T threads (default 2): oicsr through OICSR_THREADS, PyTorch through
+# torch.set_num_threads. --also-native-blas adds a column for oicsr with OPENBLAS_CORETYPE
+# unset (OpenBLAS picks its kernels for the processor, AVX-512 where it has it); the figures
+# of record keep the environment as it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 python=/usr/bin/python3 native=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --models) models=$2; shift 2 ;;
+        --threads) threads=$2; shift 2 ;;
+        --python) python=$2; shift 2 ;;
+        --also-native-blas) native=1; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+export PATH=/opt/swift/usr/bin:$PATH
+swift build -c release --product oicsr >&2
+bin=$(swift build -c release --show-bin-path)/oicsr
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for round in $(seq 1 "$rounds"); do
+    echo "round $round/$rounds: oicsr" >&2
+    OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$models" > "$out/oicsr.$round.json"
+    if [ "$native" = 1 ]; then
+        echo "round $round/$rounds: oicsr, OPENBLAS_CORETYPE unset" >&2
+        env -u OPENBLAS_CORETYPE OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$models" > "$out/native.$round.json"
+    fi
+    echo "round $round/$rounds: PyTorch" >&2
+    "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" > "$out/torch.$round.json"
+done
+"$python" - "$out" "$rounds" "$native" <<'PY'
+import glob, json, os, subprocess, sys, time
+out, rounds, native = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+def load(prefix):
+    return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, prefix + ".*.json")))]
+def best(runs, model, key, lower=False):
+    values = [m[key] for r in runs for m in r["models"] if m["model"] == model]
+    return min(values) if lower else max(values)
+oicsr, torch, nat = load("oicsr"), load("torch"), load("native") if native else []
+load_avg = open("/proc/loadavg").read().split()[:3]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores, load {' '.join(load_avg)}; "
+      f"{oicsr[0]['threads']} oicsr workers, PyTorch {torch[0]['torch']} with {torch[0]['threads']} threads; best of {rounds} alternated rounds")
+print(f"cblas_sgemm 1024^2: {max(r['sgemmGFLOPs'] for r in oicsr):.0f} GFLOP/s (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})"
+      + (f", {max(r['sgemmGFLOPs'] for r in nat):.0f} unset" if native else "")
+      + f"; torch.mm 1024^2: {max(r['mmGFLOPs'] for r in torch):.0f} GFLOP/s")
+print()
+header = "| model | figure | oicsr | PyTorch | ratio |" + (" oicsr, BLAS unset | ratio |" if native else "")
+print(header)
+print("|" + " --- |" * (header.count("|") - 1))
+figures = [("training img/s (batch 128)", "trainImagesPerSecond", False),
+           ("inference img/s (batch 256)", "inferenceImagesPerSecond", False),
+           ("latency, batch 1 (ms)", "latencyMilliseconds", True)]
+models = [m["model"] for m in oicsr[0]["models"]]
+for model in models:
+    for label, key, lower in figures:
+        a, b = best(oicsr, model, key, lower), best(torch, model, key, lower)
+        fmt = (lambda v: f"{v:.3f}") if lower else (lambda v: f"{v:.0f}")
+        line = f"| {model} | {label} | {fmt(a)} | {fmt(b)} | {a / b:.2f}x |"
+        if native:
+            c = best(nat, model, key, lower)
+            line += f" {fmt(c)} | {c / b:.2f}x |"
+        print(line)
+print()
+print("Convolution GEMM efficiency (training step's convolution layers, forward and backward, over cblas_sgemm 1024^2 in the same run):")
+for model in models:
+    rows = [m for r in oicsr for m in r["models"] if m["model"] == model and "convolutionGFLOPs" in m]
+    if rows:
+        g = max(m["convolutionGFLOPs"] for m in rows)
+        peak = max(r["sgemmGFLOPs"] for r in oicsr)
+        print(f"  {model}: {g:.0f} GFLOP/s = {100 * g / peak:.0f}% of sgemm")
+PY
