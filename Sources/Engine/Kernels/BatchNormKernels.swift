@@ -131,7 +131,7 @@ enum BatchNormKernels {
         dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
         dx: UnsafeMutablePointer<Float>?,
         workers: Int, partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>,
-        coefficients: UnsafeMutablePointer<Float>
+        coefficients: UnsafeMutablePointer<Float>, accumulate: Bool = true
     ) {
         let sumDy = sums, sumDyXhat = sums + c
         pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
@@ -159,11 +159,19 @@ enum BatchNormKernels {
         Parallel.forRanges(rows, costPerItem: c) { range in
             for r in range {
                 let g = dy + r * c, h = xhat + r * c, d = dx + r * c
-                forEachLane(0..<c, vector: { j in
-                    d.store(d.lanes(j) + scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j)
-                }, scalar: { j in
-                    d[j] += scale[j] * g[j] - shift[j] - slope[j] * h[j]
-                })
+                if accumulate {
+                    forEachLane(0..<c, vector: { j in
+                        d.store(d.lanes(j) + scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j)
+                    }, scalar: { j in
+                        d[j] += scale[j] * g[j] - shift[j] - slope[j] * h[j]
+                    })
+                } else {
+                    forEachLane(0..<c, vector: { j in
+                        d.store(scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j)
+                    }, scalar: { j in
+                        d[j] = scale[j] * g[j] - shift[j] - slope[j] * h[j]
+                    })
+                }
             }
         }
     }

@@ -61,15 +61,18 @@ enum ConvKernels {
         }
     }
 
-    /// Accumulates dw (and dbias) and, when dx is given, dx, from dy.
+    /// Accumulates dw (and dbias) and, when dx is given, dx, from dy; without `accumulate`,
+    /// dx is written instead (its contents on entry do not matter).
     static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                          dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?,
-                         scratch: UnsafeMutablePointer<Float>, workers: Int) {
+                         scratch: UnsafeMutablePointer<Float>, workers: Int, accumulate: Bool = true) {
         if g.isDepthwise {
+            if !accumulate, let dx { dx.update(repeating: 0, count: g.batch * g.height * g.width * g.inChannels) }
             DepthwiseKernels.backward(g, x: x, w: w, dy: dy, dw: dw, dbias: dbias, dx: dx, scratch: scratch, workers: workers)
         } else {
-            backwardByGEMM(g, x: x, w: w, dy: dy, dw: dw, dbias: dbias, dx: dx, scratch: scratch, workers: workers)
+            backwardByGEMM(g, x: x, w: w, dy: dy, dw: dw, dbias: dbias, dx: dx, scratch: scratch, workers: workers,
+                           accumulate: accumulate)
         }
     }
 
@@ -181,8 +184,9 @@ enum ConvKernels {
     static func backwardByGEMM(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
                                dbias: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?,
-                               scratch: UnsafeMutablePointer<Float>, workers: Int) {
+                               scratch: UnsafeMutablePointer<Float>, workers: Int, accumulate: Bool = true) {
         let (k, o, c, og, cg, pixels) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup, g.pixels)
+        let imageCount = g.height * g.width * c
         let chunkImages = imagesPerChunk(g, workers: workers)
         let chunks = (g.batch + chunkImages - 1) / chunkImages
         let partScratch = chunkScratch(g, workers: workers)
@@ -197,6 +201,10 @@ enum ConvKernels {
             for chunk in range {
                 let images = (chunk * chunkImages)..<min((chunk + 1) * chunkImages, g.batch)
                 let first = images.lowerBound * pixels, m = images.count * pixels
+                // Written rather than added: the scatter below adds, so these images start at zero.
+                if !accumulate && !g.isPointwise, let dx {
+                    (dx + images.lowerBound * imageCount).update(repeating: 0, count: images.count * imageCount)
+                }
                 for group in 0..<g.groups {
                     let dyChunk = dy + first * o + group * og
                     let wGroup = w + group * og * k, dwGroup = gradient + group * og * k
@@ -214,7 +222,7 @@ enum ConvKernels {
                     // dRows (M×K) = dY_g (M×Og) · W_g (Og×K), scattered back onto dx.
                     if g.isPointwise {
                         BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
-                                  beta: 1, c: dx + first * c + group * cg, ldc: c)
+                                  beta: accumulate ? 1 : 0, c: dx + first * c + group * cg, ldc: c)
                     } else {
                         BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
                                   beta: 0, c: local, ldc: k)

@@ -77,11 +77,15 @@ enum PoolKernels {
         }
     }
 
-    /// dx[argmax[i]] += dy[i]. Parallel over images: winners never cross images.
+    /// dx[argmax[i]] += dy[i]; without `accumulate`, dx is zeroed first. Parallel over
+    /// images: winners never cross images.
     static func maxBackward(_ g: PoolGeometry, dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
-                            dx: UnsafeMutablePointer<Float>) {
-        let perImage = g.outHeight * g.outWidth * g.channels
+                            dx: UnsafeMutablePointer<Float>, accumulate: Bool = true) {
+        let perImage = g.outHeight * g.outWidth * g.channels, inputPerImage = g.height * g.width * g.channels
         Parallel.forRanges(g.batch, costPerItem: perImage) { range in
+            if !accumulate {
+                (dx + range.lowerBound * inputPerImage).update(repeating: 0, count: range.count * inputPerImage)
+            }
             for i in (range.lowerBound * perImage)..<(range.upperBound * perImage) where argmax[i] >= 0 {
                 dx[Int(argmax[i])] += dy[i]
             }
@@ -220,15 +224,20 @@ enum PoolKernels {
         }
     }
 
+    /// dx += dy / pixels over every pixel (dx = that, when not `accumulate`).
     static func globalAverageBackward(dy: UnsafePointer<Float>, batch: Int, pixels: Int, channels c: Int,
-                                      dx: UnsafeMutablePointer<Float>) {
+                                      dx: UnsafeMutablePointer<Float>, accumulate: Bool = true) {
         let scale = 1 / Float(pixels)
         Parallel.forRanges(batch, costPerItem: pixels * c) { range in
             for n in range {
                 let grad = dy + n * c
                 for s in 0..<pixels {
                     let row = dx + (n * pixels + s) * c
-                    for j in 0..<c { row[j] += grad[j] * scale }
+                    if accumulate {
+                        for j in 0..<c { row[j] += grad[j] * scale }
+                    } else {
+                        for j in 0..<c { row[j] = grad[j] * scale }
+                    }
                 }
             }
         }

@@ -93,11 +93,16 @@ final class BatchNorm2dOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         let workers = reductionWorkers()
         BatchNormKernels.backward(
             dy: outputGradient.storage, xhat: xhat.storage, rows: batch * outputShape.pixels, channels: outputShape.channels,
             gamma: scale.value.storage, invStd: invStd.storage, training: lastForwardWasTraining,
             dgamma: scale.gradient.storage, dbeta: shift.gradient.storage, dx: inputGradients[0]?.storage,
-            workers: workers, partials: partials, sums: sums, coefficients: coefficients.storage)
+            workers: workers, partials: partials, sums: sums, coefficients: coefficients.storage, accumulate: !overwrite[0])
     }
 }

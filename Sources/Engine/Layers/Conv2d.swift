@@ -45,10 +45,16 @@ final class Conv2dOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         prepare(batch: batch)
         ConvKernels.backward(geometry, x: inputs[0].storage, w: weight.value.storage, dy: outputGradient.storage,
                              dw: weight.gradient.storage, dbias: bias?.gradient.storage,
-                             dx: inputGradients[0]?.storage, scratch: scratch.storage, workers: workers)
+                             dx: inputGradients[0]?.storage, scratch: scratch.storage, workers: workers,
+                             accumulate: !overwrite[0])
     }
 }
 
@@ -74,8 +80,13 @@ final class LinearOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         LinearKernels.backward(x: inputs[0].storage, w: weight.value.storage, dy: outputGradient.storage,
                                dw: weight.gradient.storage, dbias: bias?.gradient.storage, dx: inputGradients[0]?.storage,
-                               batch: batch, inFeatures: inFeatures, outFeatures: outputShape.channels)
+                               batch: batch, inFeatures: inFeatures, outFeatures: outputShape.channels, accumulate: !overwrite[0])
     }
 }

@@ -67,9 +67,25 @@ public protocol Operation: AnyObject {
     /// gradient with respect to that input.
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor,
                   _ inputGradients: [Tensor?], batch: Int)
+    /// As `backward`, but *writes* the input gradients whose entry of `overwrite` is true
+    /// instead of adding into them (their contents on entry are unspecified). The model sets
+    /// it for the first consumer of an activation to reach its gradient on the way back, so
+    /// no gradient is zero-filled only to be added into once. The default zero-fills the
+    /// flagged gradients and adds; kernels that can write directly override it.
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor,
+                  _ inputGradients: [Tensor?], overwrite: [Bool], batch: Int)
 }
+
+/// `overwrite` for a backward pass that adds into both of at most two input gradients.
+let addingToInputs = [false, false]
 
 extension Operation {
     public var parameters: [Parameter] { [] }
     public var buffers: [NamedTensor] { [] }
+
+    public func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor,
+                         _ inputGradients: [Tensor?], overwrite: [Bool], batch: Int) {
+        for (gradient, write) in zip(inputGradients, overwrite) where write { gradient?.fill(0) }
+        backward(inputs, output, outputGradient, inputGradients, batch: batch)
+    }
 }

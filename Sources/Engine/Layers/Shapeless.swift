@@ -10,8 +10,14 @@ final class ReLUOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         guard let dx = inputGradients[0] else { return }
-        ElementwiseKernels.reluBackward(y: output.storage, dy: outputGradient.storage, dx: dx.storage, count: output.count)
+        ElementwiseKernels.reluBackward(y: output.storage, dy: outputGradient.storage, dx: dx.storage, count: output.count,
+                                        accumulate: !overwrite[0])
     }
 }
 
@@ -44,8 +50,13 @@ final class MaxPoolOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         guard let dx = inputGradients[0] else { return }
-        PoolKernels.maxBackward(geometry, dy: outputGradient.storage, argmax: argmax, dx: dx.storage)
+        PoolKernels.maxBackward(geometry, dy: outputGradient.storage, argmax: argmax, dx: dx.storage, accumulate: !overwrite[0])
     }
 }
 
@@ -111,9 +122,14 @@ final class GlobalAvgPoolOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         guard let dx = inputGradients[0] else { return }
         PoolKernels.globalAverageBackward(dy: outputGradient.storage, batch: batch, pixels: input.pixels,
-                                          channels: input.channels, dx: dx.storage)
+                                          channels: input.channels, dx: dx.storage, accumulate: !overwrite[0])
     }
 }
 
@@ -129,9 +145,14 @@ final class FlattenOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
         guard let dx = inputGradients[0] else { return }
         ElementwiseKernels.channelsFirst(outputGradient.storage, dx.storage, batch: batch, pixels: input.pixels,
-                                         channels: input.channels, inverse: true)
+                                         channels: input.channels, inverse: true, accumulate: !overwrite[0])
     }
 }
 
@@ -145,8 +166,15 @@ final class AddOp: Operation {
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
-        for case let dx? in inputGradients {
-            ElementwiseKernels.accumulate(outputGradient.storage, into: dx.storage, count: output.count)
+        backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
+    }
+
+    /// In input order, so an activation added to itself is written once, then added into.
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?],
+                  overwrite: [Bool], batch: Int) {
+        for (dx, write) in zip(inputGradients, overwrite) {
+            guard let dx else { continue }
+            ElementwiseKernels.pass(outputGradient.storage, into: dx.storage, count: output.count, accumulate: !write)
         }
     }
 }

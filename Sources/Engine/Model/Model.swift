@@ -12,6 +12,12 @@ final class Node {
     /// Filled once the graph is wired, so a batch never builds arrays.
     var inputs: [Tensor] = []
     var inputGradients: [Tensor?] = []
+    /// Per input: whether this node's backward pass is the first to reach that input's
+    /// gradient (so it writes it rather than adding into it). Fixed by the graph.
+    var overwrite: [Bool] = []
+    /// Whether no consumer writes this node's gradient (its output is read by nothing that
+    /// back-propagates), so the model zeroes it before the node's backward pass.
+    var zeroesGradient = false
 
     init(spec: LayerSpec, op: any Operation, producers: [Int], needsGradient: Bool) {
         self.spec = spec
@@ -65,6 +71,12 @@ public final class Model {
             node.inputs = node.producers.map { $0 < 0 ? image : nodes[$0].output }
             node.inputGradients = node.producers.map { $0 < 0 ? nil : nodes[$0].gradient }
         }
+        // Walk the backward order once: the first consumer to reach a gradient writes it.
+        var reached = Set([nodes.count - 1])
+        for node in nodes.reversed() where node.gradient != nil {
+            node.zeroesGradient = reached.insert(nodes.firstIndex { $0 === node }!).inserted
+            node.overwrite = node.producers.map { $0 >= 0 && nodes[$0].gradient != nil && reached.insert($0).inserted }
+        }
         self.nodes = nodes
         self.parameters = nodes.flatMap { $0.op.parameters }
         self.buffers = nodes.flatMap { $0.op.buffers }
@@ -110,18 +122,19 @@ public final class Model {
     }
 
     /// Back-propagates the gradient of the loss with respect to the logits of the last
-    /// forward pass, adding into every parameter's gradient.
+    /// forward pass, adding into every parameter's gradient. Activation gradients are written
+    /// by the first consumer to reach them and added into by the others, never zero-filled
+    /// first (but for outputs nothing back-propagates into).
     public func backward(logitsGradient: Tensor) {
         for (i, node) in nodes.enumerated() {
-            guard let gradient = node.gradient else { continue }
-            gradient.reshape(shapes[i].batchShape(batch))
-            gradient.fill(0)
+            node.gradient?.reshape(shapes[i].batchShape(batch))
         }
         nodes[nodes.count - 1].gradient?.copy(from: logitsGradient)
         for node in nodes.reversed() {
             guard let gradient = node.gradient else { continue }
+            if node.zeroesGradient { gradient.fill(0) }
             if let mask = outputMasks[node.spec.name] { Self.applyMask(mask, to: gradient) }
-            node.op.backward(node.inputs, node.output, gradient, node.inputGradients, batch: batch)
+            node.op.backward(node.inputs, node.output, gradient, node.inputGradients, overwrite: node.overwrite, batch: batch)
         }
     }
 

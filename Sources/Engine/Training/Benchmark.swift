@@ -36,6 +36,11 @@ public enum Benchmark {
         return 2 * Double(n * n * n) / t / 1e9
     }
 
+    /// What `measure` times.
+    public enum Phase: String, CaseIterable, Sendable {
+        case train, inference, latency, convolution
+    }
+
     public struct ModelFigures: Codable, Sendable {
         public var model: String
         public var macs: Int
@@ -44,12 +49,15 @@ public enum Benchmark {
         public var trainGFLOPs: Double
         public var inferenceImagesPerSecond: Double
         public var latencyMilliseconds: Double
+        /// FLOP/s of the convolution layers alone in a training step (forward, weight gradient
+        /// and input gradient, 2 flops per MAC each), timed layer by layer at the training batch.
+        public var convolutionGFLOPs: Double
     }
 
     /// Training step (batch `trainBatch`), inference (batch `inferenceBatch`) and batch-1
-    /// latency of one architecture, on random data.
+    /// latency of one architecture, on random data; figures of phases left out are 0.
     public static func measure(_ architecture: Architecture, trainBatch: Int = 128, inferenceBatch: Int = 256,
-                               seconds: Double = 2) throws -> ModelFigures {
+                               seconds: Double = 2, phases: Set<Phase> = Set(Phase.allCases)) throws -> ModelFigures {
         let model = try Model(architecture: architecture, seed: 1)
         let macs = try ModelGraph(architecture).cost.macs
         let shape = architecture.inputShape
@@ -59,23 +67,57 @@ public enum Benchmark {
             for i in 0..<t.count { t[i] = generator.nextNormal() }
             return t
         }
-        let labels = (0..<trainBatch).map { Int32($0 % architecture.classes) }
-        var configuration = TrainingConfiguration()
-        configuration.learningRate = 0.001
-        let trainer = Trainer(model: model, configuration: configuration)
-        let trainImages = images(trainBatch)
-        let trainSeconds = best(seconds: seconds) {
-            trainer.trainStep(images: trainImages, labels: labels, stepsPerEpoch: 1000)
+        var figures = ModelFigures(model: architecture.name, macs: macs, trainImagesPerSecond: 0, trainGFLOPs: 0,
+                                   inferenceImagesPerSecond: 0, latencyMilliseconds: 0, convolutionGFLOPs: 0)
+        if phases.contains(.train) {
+            let labels = (0..<trainBatch).map { Int32($0 % architecture.classes) }
+            var configuration = TrainingConfiguration()
+            configuration.learningRate = 0.001
+            let trainer = Trainer(model: model, configuration: configuration)
+            let trainImages = images(trainBatch)
+            let trainSeconds = best(seconds: seconds) {
+                trainer.trainStep(images: trainImages, labels: labels, stepsPerEpoch: 1000)
+            }
+            figures.trainImagesPerSecond = Double(trainBatch) / trainSeconds
+            figures.trainGFLOPs = 6 * Double(macs) * Double(trainBatch) / trainSeconds / 1e9
         }
-        let inferenceImages = images(inferenceBatch)
-        let inferenceSeconds = best(seconds: seconds) { model.forward(inferenceImages, training: false) }
-        let single = images(1)
-        let latency = best(seconds: seconds / 2, minimumRuns: 20) { model.forward(single, training: false) }
-        return ModelFigures(
-            model: architecture.name, macs: macs,
-            trainImagesPerSecond: Double(trainBatch) / trainSeconds,
-            trainGFLOPs: 6 * Double(macs) * Double(trainBatch) / trainSeconds / 1e9,
-            inferenceImagesPerSecond: Double(inferenceBatch) / inferenceSeconds,
-            latencyMilliseconds: latency * 1000)
+        if phases.contains(.inference) {
+            let inferenceImages = images(inferenceBatch)
+            let inferenceSeconds = best(seconds: seconds) { model.forward(inferenceImages, training: false) }
+            figures.inferenceImagesPerSecond = Double(inferenceBatch) / inferenceSeconds
+        }
+        if phases.contains(.latency) {
+            let single = images(1)
+            figures.latencyMilliseconds = 1000 * best(seconds: seconds / 2, minimumRuns: 20) { model.forward(single, training: false) }
+        }
+        if phases.contains(.convolution) {
+            figures.convolutionGFLOPs = convolutionGFLOPs(model, images: images(trainBatch), seconds: seconds / 2)
+        }
+        return figures
+    }
+
+    /// GFLOP/s of the model's convolutions in a training step: each convolution's forward and
+    /// backward passes timed on their own (best of repeated runs within `seconds` overall), on
+    /// the activations of one training forward pass of `images`.
+    static func convolutionGFLOPs(_ model: Model, images: Tensor, seconds: Double) -> Double {
+        model.forward(images, training: true)
+        let batch = images.shape[0]
+        let convolutions = model.nodes.enumerated().filter { $0.element.op is Conv2dOp }
+        guard !convolutions.isEmpty else { return 0 }
+        var flops = 0.0, time = 0.0
+        for (index, node) in convolutions {
+            let macs = Double(model.graph.cost.layers[index].macs) * Double(batch)
+            let gradient = Tensor(shape: node.output.shape)
+            gradient.fill(1e-3)
+            let inputGradients = zip(node.inputs, node.inputGradients).map { input, g in g.map { _ in Tensor(shape: input.shape) } }
+            let passes = inputGradients.contains { $0 != nil } ? 3.0 : 2.0
+            let share = seconds / Double(convolutions.count)
+            time += best(seconds: share) {
+                node.op.forward(node.inputs, node.output, batch: batch, training: true)
+                node.op.backward(node.inputs, node.output, gradient, inputGradients, batch: batch)
+            }
+            flops += 2 * macs * passes
+        }
+        return flops / time / 1e9
     }
 }

@@ -19,25 +19,45 @@ enum BenchCommand {
                 }
                 return models
             })
+        static let phases = Option<Set<Phase>>(
+            name: "phases", placeholder: "LIST", summary: "comma-separated measurements: \(Phase.allCases.map(\.rawValue).joined(separator: ", "))",
+            defaultValue: Set(Phase.allCases), defaultDescription: "all", parse: { text throws(UsageError) in
+                var phases: Set<Phase> = []
+                for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let phase = Phase(rawValue: String(name)) else {
+                        throw UsageError(argument: "--phases", problem: "'\(name)' is not a measurement (\(Phase.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    phases.insert(phase)
+                }
+                return phases
+            })
         static let json = Flag(name: "json", help: "print the results as JSON")
         static let spec = CommandSpec(
             name: "bench", summary: "Measure training and inference speed of the reference models, with cblas_sgemm's peak in the same run.",
-            usage: "bench [--seconds S] [--models LIST] [--json]",
-            options: [seconds.declaration, models.declaration, json.declaration],
-            details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops. Workers: $\(Parallel.environmentVariable).")
+            usage: "bench [--seconds S] [--models LIST] [--phases LIST] [--json]",
+            options: [seconds.declaration, models.declaration, phases.declaration, json.declaration],
+            details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops; the convolution GFLOP/s time each convolution's forward and backward passes alone at batch 128. Workers: $\(Parallel.environmentVariable).")
 
         let seconds: Double
         let models: [BuiltInModel]
+        let phases: Set<Phase>
         let json: Bool
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             seconds = try arguments.value(Self.seconds)
             models = try arguments.value(Self.models)
+            phases = try arguments.value(Self.phases)
             json = arguments.flag(Self.json)
         }
     }
 
     static let spec = Options.spec
+
+    /// A measurement of `oicsr bench`: the model figures of `Benchmark`, and the explorer's.
+    enum Phase: String, CaseIterable, Sendable {
+        case train, inference, latency, convolution, explorer
+        var model: Benchmark.Phase? { Benchmark.Phase(rawValue: rawValue) }
+    }
 
     struct Result: Encodable {
         var sgemmGFLOPs: Double
@@ -52,29 +72,35 @@ enum BenchCommand {
     static func run(_ arguments: ParsedArguments) throws {
         let options = try Options(arguments)
         let (seconds, models, json) = (options.seconds, options.models, options.json)
+        let modelPhases = Set(options.phases.compactMap(\.model))
         if !json { Console.error("measuring cblas_sgemm 1024x1024…") }
         let gemm = Benchmark.sgemmGFLOPs(size: 1024, seconds: seconds / 2)
         var figures: [Benchmark.ModelFigures] = []
         for model in models {
             if !json { Console.error("measuring \(model.rawValue)…") }
-            figures.append(try Benchmark.measure(model.architecture(), seconds: seconds))
+            figures.append(try Benchmark.measure(model.architecture(), seconds: seconds, phases: modelPhases))
         }
-        if !json { Console.error("measuring the explorer on \(ExplorerBenchmark.model.rawValue)…") }
-        let explorer = try ExplorerBenchmark.measure(seconds: seconds / 2)
+        var explorer: ExplorerBenchmark.Figures?
+        if options.phases.contains(.explorer) {
+            if !json { Console.error("measuring the explorer on \(ExplorerBenchmark.model.rawValue)…") }
+            explorer = try ExplorerBenchmark.measure(seconds: seconds / 2)
+        }
         let result = Result(sgemmGFLOPs: gemm, sgemmSize: 1024, threads: Parallel.workers, models: figures,
-                            explorerFrameMilliseconds: explorer.frameMilliseconds,
-                            selectionWalkMilliseconds: explorer.walkMilliseconds)
+                            explorerFrameMilliseconds: explorer?.frameMilliseconds ?? 0,
+                            selectionWalkMilliseconds: explorer?.walkMilliseconds ?? 0)
         if json { Console.printJSON(result); return }
         print(String(format: "cblas_sgemm 1024x1024: %.1f GFLOP/s (%d threads)", gemm, Parallel.workers))
-        print("model        MACs/img    train img/s  train GFLOP/s  (% of sgemm)  infer img/s  latency ms")
+        print("model        MACs/img    train img/s  train GFLOP/s  (% of sgemm)  infer img/s  latency ms  conv GFLOP/s (% of sgemm)")
         for f in figures {
             // String(format:) does not pad Swift strings, so the text columns are padded here.
             print(f.model.padding(toLength: 10, withPad: " ", startingAt: 0)
                   + String(repeating: " ", count: max(0, 11 - f.macs.formatted().count)) + f.macs.formatted()
-                  + String(format: " %12.0f %14.1f %13.0f%% %12.0f %11.3f",
+                  + String(format: " %12.0f %14.1f %13.0f%% %12.0f %11.3f %13.1f %10.0f%%",
                          f.trainImagesPerSecond, f.trainGFLOPs,
-                         f.trainGFLOPs / gemm * 100, f.inferenceImagesPerSecond, f.latencyMilliseconds))
+                         f.trainGFLOPs / gemm * 100, f.inferenceImagesPerSecond, f.latencyMilliseconds,
+                         f.convolutionGFLOPs, f.convolutionGFLOPs / gemm * 100))
         }
+        guard let explorer else { return }
         print(String(format: "explorer on %@: target change + %@ frame %.2f ms (budget 5 ms); whole greedy walk %.2f ms",
                      ExplorerBenchmark.model.rawValue, ExplorerBenchmark.size.description,
                      explorer.frameMilliseconds, explorer.walkMilliseconds))
