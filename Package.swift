@@ -7,6 +7,13 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))
 ]
 
+// The AVX-512 GEMM is compiled for AVX-512, and optimized, in every configuration (its
+// register tiles are unusably slow unoptimized, even in tests); the engine calls it only on
+// a processor that has AVX-512 (Sources/Engine/Kernels/GEMM.swift).
+let avx512Settings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "skylake-avx512", "-Ounchecked", "-wmo"]),
+]
+
 let package = Package(
     name: "oicsr",
     targets: [
@@ -18,7 +25,9 @@ let package = Package(
         // Modules depend downward only: oicsr → Explorer → Pruning → Engine. Canvas (the
         // character grid, widgets, keys and theme) depends on nothing; the explorer draws into
         // it and Terminal copies it to the screen.
-        .target(name: "Engine", dependencies: ["CBLAS", "CZlib"], swiftSettings: kernelSettings),
+        .target(name: "AVX512Kernels", path: "Sources/Engine/Kernels/AVX512", swiftSettings: avx512Settings),
+        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "AVX512Kernels"], exclude: ["Kernels/AVX512"],
+                swiftSettings: kernelSettings),
         .target(name: "Pruning", dependencies: ["Engine"], swiftSettings: kernelSettings),
         .target(name: "Canvas"),
         .target(name: "Explorer", dependencies: ["Canvas", "Pruning", "Engine"]),

@@ -4,15 +4,17 @@
 # best over the rounds (the least disturbed by other load on a shared machine).
 #
 #   scripts/bench-vs-pytorch.sh [--seconds S] [--rounds R] [--models LIST] [--threads T]
-#                               [--python PATH] [--also-native-blas]
+#                               [--python PATH] [--cpu-time] [--also-native-blas]
 #
 # Both sides use T threads (default 2): oicsr through OICSR_THREADS, PyTorch through
-# torch.set_num_threads. --also-native-blas adds a column for oicsr with OPENBLAS_CORETYPE
+# torch.set_num_threads. --cpu-time times both by the process's CPU time instead of elapsed
+# time: with --threads 1 it compares the work each does, which a loaded machine disturbs far
+# less than elapsed time (the 2-thread figures of record are elapsed time). --also-native-blas adds a column for oicsr with OPENBLAS_CORETYPE
 # unset (OpenBLAS picks its kernels for the processor, AVX-512 where it has it); the figures
 # of record keep the environment as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 python=/usr/bin/python3 native=0
+seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 python=/usr/bin/python3 native=0 cpu=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
@@ -21,7 +23,8 @@ while [ $# -gt 0 ]; do
         --threads) threads=$2; shift 2 ;;
         --python) python=$2; shift 2 ;;
         --also-native-blas) native=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --cpu-time) cpu=(--cpu-time); shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -32,17 +35,19 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for round in $(seq 1 "$rounds"); do
     echo "round $round/$rounds: oicsr" >&2
-    OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$models" > "$out/oicsr.$round.json"
+    OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$models" \
+        --phases train,inference,latency,convolution "${cpu[@]}" > "$out/oicsr.$round.json"
     if [ "$native" = 1 ]; then
         echo "round $round/$rounds: oicsr, OPENBLAS_CORETYPE unset" >&2
-        env -u OPENBLAS_CORETYPE OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$models" > "$out/native.$round.json"
+        env -u OPENBLAS_CORETYPE OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$models" \
+            --phases train,inference,latency,convolution "${cpu[@]}" > "$out/native.$round.json"
     fi
     echo "round $round/$rounds: PyTorch" >&2
-    "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" > "$out/torch.$round.json"
+    "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" "${cpu[@]}" > "$out/torch.$round.json"
 done
-"$python" - "$out" "$rounds" "$native" <<'PY'
+"$python" - "$out" "$rounds" "$native" "${#cpu[@]}" <<'PY'
 import glob, json, os, subprocess, sys, time
-out, rounds, native = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+out, rounds, native, cpu = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
 def load(prefix):
     return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, prefix + ".*.json")))]
 def best(runs, model, key, lower=False):
@@ -52,7 +57,8 @@ oicsr, torch, nat = load("oicsr"), load("torch"), load("native") if native else 
 load_avg = open("/proc/loadavg").read().split()[:3]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores, load {' '.join(load_avg)}; "
-      f"{oicsr[0]['threads']} oicsr workers, PyTorch {torch[0]['torch']} with {torch[0]['threads']} threads; best of {rounds} alternated rounds")
+      f"{oicsr[0]['threads']} oicsr workers, PyTorch {torch[0]['torch']} with {torch[0]['threads']} threads; best of {rounds} alternated rounds"
+      + ("; timed by process CPU time" if cpu else "; timed by elapsed time"))
 print(f"cblas_sgemm 1024^2: {max(r['sgemmGFLOPs'] for r in oicsr):.0f} GFLOP/s (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})"
       + (f", {max(r['sgemmGFLOPs'] for r in nat):.0f} unset" if native else "")
       + f"; torch.mm 1024^2: {max(r['mmGFLOPs'] for r in torch):.0f} GFLOP/s")

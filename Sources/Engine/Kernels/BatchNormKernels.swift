@@ -175,4 +175,146 @@ enum BatchNormKernels {
             }
         }
     }
+
+    // MARK: - BatchNorm chains: BatchNorm, then optionally a residual sum and a ReLU, in one pass
+
+    /// Training-mode statistics in one pass over x: per channel the sums of d = x − K and d²,
+    /// K being x's first row, then mean = K + Σd/n and variance = Σd²/n − (Σd/n)². K is a
+    /// sample of the channel's values, so |mean − K| is a few standard deviations and the
+    /// subtraction costs a few of a double's 53 bits (the sums are doubles over blocks of 64
+    /// float rows). Updates the running statistics as `forwardTraining` does.
+    static func statistics(
+        x: UnsafePointer<Float>, rows: Int, channels c: Int, eps: Float, momentum: Float,
+        runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
+        mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
+        workers: Int, partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>
+    ) {
+        let sumA = sums, sumB = sums + c, shift = x
+        pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumA, sumB: sumB) { r, a, b in
+            let xr = x + r * c
+            forEachLane(0..<c, vector: { j in
+                let d = xr.lanes(j) - shift.lanes(j)
+                a.store(a.lanes(j) + d, j)
+                b.store(b.lanes(j) + d * d, j)
+            }, scalar: { j in
+                let d = xr[j] - shift[j]
+                a[j] += d
+                b[j] += d * d
+            })
+        }
+        for j in 0..<c {
+            let offset = sumA[j] / Double(rows)
+            let variance = max(sumB[j] / Double(rows) - offset * offset, 0)
+            mean[j] = Float(Double(shift[j]) + offset)
+            invStd[j] = Float(1 / (variance + Double(eps)).squareRoot())
+            let unbiased = rows > 1 ? variance * Double(rows) / Double(rows - 1) : variance
+            runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
+            runningVar[j] = (1 - momentum) * runningVar[j] + momentum * Float(unbiased)
+        }
+    }
+
+    /// The affine map BatchNorm applies once its statistics are fixed: y = x·scale + shift,
+    /// scale = γ·invStd, shift = β − mean·scale; `coefficients` receives scale then shift.
+    static func affine(gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                       invStd: UnsafePointer<Float>, channels c: Int, coefficients: UnsafeMutablePointer<Float>) {
+        for j in 0..<c {
+            coefficients[j] = gamma[j] * invStd[j]
+            coefficients[c + j] = beta[j] - mean[j] * coefficients[j]
+        }
+    }
+
+    /// y = act(x·scale + shift [+ residual]) over `rows` rows of c channels, act being ReLU or
+    /// the identity. y may be x (the convolution epilogue runs in place).
+    @inline(__always)
+    static func affineRows(_ rows: Range<Int>, x: UnsafePointer<Float>, channels c: Int, scale: UnsafePointer<Float>,
+                           shift: UnsafePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool,
+                           y: UnsafeMutablePointer<Float>) {
+        @inline(__always) func sweep(_ f: (Lanes, Int, Int) -> Lanes) {
+            for r in rows {
+                let xr = x + r * c, yr = y + r * c, base = r * c
+                forEachLane(0..<c, vector: { j in yr.store(f(xr.lanes(j) * scale.lanes(j) + shift.lanes(j), base, j), j) },
+                            scalar: { j in yr[j] = f(Lanes(repeating: xr[j] * scale[j] + shift[j]), base, j)[0] })
+            }
+        }
+        // The scalar tail reads the residual as a splat of its one value (lanesOrSplat).
+        switch (residual, relu) {
+        case (nil, false): sweep { v, _, _ in v }
+        case (nil, true): sweep { v, _, _ in v.replacing(with: 0, where: v .< 0) }
+        case (let r?, false): sweep { v, base, j in v + lanesOrSplat(r, base, j, c) }
+        case (let r?, true):
+            sweep { v, base, j in
+                let s = v + lanesOrSplat(r, base, j, c)
+                return s.replacing(with: 0, where: s .< 0)
+            }
+        }
+    }
+
+    /// Eight values of p from base + j when they lie within the row of c, else p[base + j] in every lane.
+    @inline(__always)
+    private static func lanesOrSplat(_ p: UnsafePointer<Float>, _ base: Int, _ j: Int, _ c: Int) -> Lanes {
+        j + laneCount <= c ? p.lanes(base + j) : Lanes(repeating: p[base + j])
+    }
+
+    /// Training- or eval-mode backward of a chain y = act(γ·xhat + β [+ residual]), act being
+    /// ReLU or the identity, from x (xhat = (x − mean)·invStd is recomputed, not stored):
+    /// g = dy where y > 0 (all of dy without ReLU); the residual's gradient is g; BatchNorm's
+    /// as in `backward`. Pass 1 sums g and g·xhat and writes the residual gradient; pass 2
+    /// writes dx. Gradients are added into, or written when their `accumulate` is false.
+    static func backwardChain(
+        dy: UnsafePointer<Float>, y: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, channels c: Int,
+        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>, training: Bool, relu: Bool,
+        dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, accumulateDx: Bool,
+        dresidual: UnsafeMutablePointer<Float>?, accumulateResidual: Bool,
+        workers: Int, partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>,
+        coefficients: UnsafeMutablePointer<Float>
+    ) {
+        @inline(__always) func gradient(_ r: Int, _ j: Int) -> Lanes {
+            let g = (dy + r * c).lanes(j)
+            return relu ? g.replacing(with: 0, where: (y + r * c).lanes(j) .<= 0) : g
+        }
+        @inline(__always) func gradient1(_ r: Int, _ j: Int) -> Float { relu && y[r * c + j] <= 0 ? 0 : dy[r * c + j] }
+        let sumDy = sums, sumDyXhat = sums + c
+        pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
+            let xr = x + r * c
+            let d = dresidual.map { $0 + r * c }
+            forEachLane(0..<c, vector: { j in
+                let g = gradient(r, j), h = (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j)
+                a.store(a.lanes(j) + g, j)
+                b.store(b.lanes(j) + g * h, j)
+                if let d { d.store(accumulateResidual ? d.lanes(j) + g : g, j) }
+            }, scalar: { j in
+                let g = gradient1(r, j), h = (xr[j] - mean[j]) * invStd[j]
+                a[j] += g
+                b[j] += g * h
+                if let d { d[j] = accumulateResidual ? d[j] + g : g }
+            })
+        }
+        for j in 0..<c {
+            dgamma[j] += Float(sumDyXhat[j])
+            dbeta[j] += Float(sumDy[j])
+        }
+        guard let dx else { return }
+        // dx = scale·g − shift − slope·xhat, as in `backward`.
+        let scale = coefficients, shift = coefficients + c, slope = coefficients + 2 * c
+        for j in 0..<c {
+            scale[j] = gamma[j] * invStd[j]
+            shift[j] = training ? scale[j] * Float(sumDy[j] / Double(rows)) : 0
+            slope[j] = training ? scale[j] * Float(sumDyXhat[j] / Double(rows)) : 0
+        }
+        Parallel.forRanges(rows, costPerItem: c) { range in
+            for r in range {
+                let xr = x + r * c, d = dx + r * c
+                forEachLane(0..<c, vector: { j in
+                    let h = (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j)
+                    let v = scale.lanes(j) * gradient(r, j) - shift.lanes(j) - slope.lanes(j) * h
+                    d.store(accumulateDx ? d.lanes(j) + v : v, j)
+                }, scalar: { j in
+                    let h = (xr[j] - mean[j]) * invStd[j]
+                    let v = scale[j] * gradient1(r, j) - shift[j] - slope[j] * h
+                    d[j] = accumulateDx ? d[j] + v : v
+                })
+            }
+        }
+    }
 }

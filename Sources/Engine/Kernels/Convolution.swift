@@ -90,9 +90,15 @@ enum ConvKernels {
         max(1, min(chunkBudget / (g.rowLength * g.pixels), (g.batch + workers - 1) / workers))
     }
 
-    /// Floats of one part's row chunk, forward or backward.
+    /// Floats of one part's row chunk, forward or backward, and its GEMM's packing scratch.
     static func chunkScratch(_ g: ConvGeometry, workers: Int) -> Int {
         max(rowsPerChunk(g, workers: workers), imagesPerChunk(g, workers: workers) * g.pixels) * g.rowLength
+            + GEMM.scratchCount(n: max(g.outPerGroup, g.rowLength))
+    }
+
+    /// Where a part's GEMM packing scratch starts within its chunk scratch.
+    static func packOffset(_ g: ConvGeometry, workers: Int) -> Int {
+        chunkScratch(g, workers: workers) - GEMM.scratchCount(n: max(g.outPerGroup, g.rowLength))
     }
 
     /// One row chunk per part, and a private weight gradient for every part but the first.
@@ -152,15 +158,18 @@ enum ConvKernels {
 
     /// The forward pass as one GEMM per chunk and group; also the path the depthwise kernel
     /// is compared against.
+    /// `epilogue(rows)` runs on each chunk's output rows once they are written, on the same
+    /// worker (for BatchNorm, residual and ReLU applied while the chunk is in cache).
     static func forwardByGEMM(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, workers: Int) {
+                              scratch: UnsafeMutablePointer<Float>, workers: Int,
+                              epilogue: (Range<Int>) -> Void = { _ in }) {
         let (k, o, c, og, cg) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup)
         let total = g.batch * g.pixels, chunkRows = rowsPerChunk(g, workers: workers)
         let chunks = (total + chunkRows - 1) / chunkRows
-        let partScratch = chunkScratch(g, workers: workers)
+        let partScratch = chunkScratch(g, workers: workers), packAt = packOffset(g, workers: workers)
         Parallel.forFixedParts(chunks, parts: workers, costPerItem: chunkRows * k * o) { part, range in
-            let local = scratch + part * partScratch
+            let local = scratch + part * partScratch, pack = local + packAt
             for chunk in range {
                 let first = chunk * chunkRows, count = min(chunkRows, total - first)
                 for group in 0..<g.groups {
@@ -172,10 +181,12 @@ enum ConvKernels {
                         im2row(g, x: x, rows: first..<(first + count), group: group, into: local)
                         (rows, lda) = (UnsafePointer(local), k)
                     }
-                    BLAS.gemm(transposeA: false, transposeB: true, m: count, n: og, k: k, a: rows, lda: lda,
-                              b: w + group * og * k, ldb: k, beta: 0, c: y + first * o + group * og, ldc: o)
+                    GEMM.multiply(transposeA: false, transposeB: true, m: count, n: og, k: k, a: rows, lda: lda,
+                                  b: w + group * og * k, ldb: k, accumulate: false, c: y + first * o + group * og, ldc: o,
+                                  scratch: pack)
                 }
                 if let bias { addBias(y + first * o, bias, rows: count, channels: o) }
+                epilogue(first..<(first + count))
             }
         }
     }
@@ -189,12 +200,12 @@ enum ConvKernels {
         let imageCount = g.height * g.width * c
         let chunkImages = imagesPerChunk(g, workers: workers)
         let chunks = (g.batch + chunkImages - 1) / chunkImages
-        let partScratch = chunkScratch(g, workers: workers)
+        let partScratch = chunkScratch(g, workers: workers), packAt = packOffset(g, workers: workers)
         let privateGradients = scratch + workers * partScratch
         // The split is fixed before any worker starts, so the parts whose private gradients
         // must be summed are known here and no worker writes anything shared.
         let parts = Parallel.forFixedParts(chunks, parts: workers, costPerItem: chunkImages * pixels * k * o) { part, range in
-            let local = scratch + part * partScratch
+            let local = scratch + part * partScratch, pack = local + packAt
             // The first part adds into dw; the others into private buffers, summed below.
             let gradient = part == 0 ? dw : privateGradients + (part - 1) * g.weightCount
             if part > 0 { gradient.update(repeating: 0, count: g.weightCount) }
@@ -216,16 +227,16 @@ enum ConvKernels {
                         (rows, lda) = (UnsafePointer(local), k)
                     }
                     // dW_g (Og×K) += dY_gᵀ (Og×M) · rows (M×K)
-                    BLAS.gemm(transposeA: true, transposeB: false, m: og, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: lda,
-                              beta: 1, c: dwGroup, ldc: k)
+                    GEMM.multiply(transposeA: true, transposeB: false, m: og, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: lda,
+                                  accumulate: true, c: dwGroup, ldc: k, scratch: pack)
                     guard let dx else { continue }
                     // dRows (M×K) = dY_g (M×Og) · W_g (Og×K), scattered back onto dx.
                     if g.isPointwise {
-                        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
-                                  beta: accumulate ? 1 : 0, c: dx + first * c + group * cg, ldc: c)
+                        GEMM.multiply(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
+                                      accumulate: accumulate, c: dx + first * c + group * cg, ldc: c, scratch: pack)
                     } else {
-                        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
-                                  beta: 0, c: local, ldc: k)
+                        GEMM.multiply(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
+                                      accumulate: false, c: local, ldc: k, scratch: pack)
                         row2imAdd(g, rows: local, images: images, group: group, dx: dx)
                     }
                 }

@@ -105,4 +105,67 @@ final class BatchNorm2dOp: Operation {
             dgamma: scale.gradient.storage, dbeta: shift.gradient.storage, dx: inputGradients[0]?.storage,
             workers: workers, partials: partials, sums: sums, coefficients: coefficients.storage, accumulate: !overwrite[0])
     }
+
+    // MARK: - Chains: BatchNorm, then optionally a residual sum and a ReLU (see ModelPlan)
+
+    /// Training forward of the chain y = act(BN(input) [+ residual]) into `output`: the batch
+    /// statistics in one pass, then one pass that writes y. Keeps no xhat: `backwardChain`
+    /// recomputes it from the input, which the chain leaves untouched.
+    func forwardChain(input: Tensor, residual: Tensor?, relu: Bool, output: Tensor, batch: Int) {
+        let rows = batch * outputShape.pixels, c = outputShape.channels
+        lastForwardWasTraining = true
+        let workers = reductionWorkers()
+        BatchNormKernels.statistics(
+            x: input.storage, rows: rows, channels: c, eps: eps, momentum: momentum, runningMean: runningMean.storage,
+            runningVar: runningVar.storage, mean: mean.storage, invStd: invStd.storage, workers: workers,
+            partials: partials, sums: sums)
+        BatchNormKernels.affine(gamma: scale.value.storage, beta: shift.value.storage, mean: mean.storage,
+                                invStd: invStd.storage, channels: c, coefficients: coefficients.storage)
+        applyAffine(input: input, residual: residual, relu: relu, output: output, rows: rows)
+    }
+
+    /// Eval forward of the same chain, with the running statistics.
+    func forwardChainEvaluation(input: Tensor, residual: Tensor?, relu: Bool, output: Tensor, batch: Int) {
+        prepareEvaluation()
+        applyAffine(input: input, residual: residual, relu: relu, output: output, rows: batch * outputShape.pixels)
+    }
+
+    /// Fixes eval mode's affine map from the running statistics: (scale, shift), c each,
+    /// valid until the next pass of this layer.
+    @discardableResult
+    func prepareEvaluation() -> (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+        let c = outputShape.channels
+        lastForwardWasTraining = false
+        for j in 0..<c {
+            mean[j] = runningMean[j]
+            invStd[j] = 1 / (runningVar[j] + eps).squareRoot()
+        }
+        BatchNormKernels.affine(gamma: scale.value.storage, beta: shift.value.storage, mean: mean.storage,
+                                invStd: invStd.storage, channels: c, coefficients: coefficients.storage)
+        return (UnsafePointer(coefficients.storage), UnsafePointer(coefficients.storage + c))
+    }
+
+    private func applyAffine(input: Tensor, residual: Tensor?, relu: Bool, output: Tensor, rows: Int) {
+        let c = outputShape.channels
+        let (x, y, r) = (UnsafePointer(input.storage), output.storage, residual.map { UnsafePointer($0.storage) })
+        let (a, b) = (UnsafePointer(coefficients.storage), UnsafePointer(coefficients.storage + c))
+        Parallel.forRanges(rows, costPerItem: c) { range in
+            BatchNormKernels.affineRows(range, x: x, channels: c, scale: a, shift: b, residual: r, relu: relu, y: y)
+        }
+    }
+
+    /// Backward of the chain of the last `forwardChain` (or eval-mode pass): dγ and dβ added
+    /// into; the input's and the residual's gradients written or added into as `overwrite…` say.
+    func backwardChain(input: Tensor, output: Tensor, outputGradient: Tensor, relu: Bool,
+                       inputGradient: Tensor?, overwriteInput: Bool, residualGradient: Tensor?, overwriteResidual: Bool,
+                       batch: Int) {
+        let workers = reductionWorkers()
+        BatchNormKernels.backwardChain(
+            dy: outputGradient.storage, y: output.storage, x: input.storage, rows: batch * outputShape.pixels,
+            channels: outputShape.channels, mean: mean.storage, invStd: invStd.storage, gamma: scale.value.storage,
+            training: lastForwardWasTraining, relu: relu, dgamma: scale.gradient.storage, dbeta: shift.gradient.storage,
+            dx: inputGradient?.storage, accumulateDx: !overwriteInput,
+            dresidual: residualGradient?.storage, accumulateResidual: !overwriteResidual,
+            workers: workers, partials: partials, sums: sums, coefficients: coefficients.storage)
+    }
 }

@@ -44,6 +44,24 @@ final class Conv2dOp: Operation {
                             y: output.storage, scratch: scratch.storage, workers: workers)
     }
 
+    /// Whether `forward(input:output:batch:epilogue:)` runs its epilogue chunk by chunk, while
+    /// the chunk is in cache (the GEMM path; a depthwise convolution has its own kernel).
+    var runsEpilogueByChunk: Bool { !geometry.isDepthwise }
+
+    /// The forward pass, then `epilogue(rows)` on each chunk of output rows (N·P·Q of them)
+    /// as soon as the chunk is written, on the worker that wrote it.
+    func forward(input: Tensor, output: Tensor, batch: Int, epilogue: (Range<Int>) -> Void) {
+        prepare(batch: batch)
+        if runsEpilogueByChunk {
+            ConvKernels.forwardByGEMM(geometry, x: input.storage, w: weight.value.storage, bias: bias?.value.storage,
+                                      y: output.storage, scratch: scratch.storage, workers: workers, epilogue: epilogue)
+        } else {
+            ConvKernels.forward(geometry, x: input.storage, w: weight.value.storage, bias: bias?.value.storage,
+                                y: output.storage, scratch: scratch.storage, workers: workers)
+            Parallel.forRanges(batch * geometry.pixels, costPerItem: outputShape.channels, epilogue)
+        }
+    }
+
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
         backward(inputs, output, outputGradient, inputGradients, overwrite: addingToInputs, batch: batch)
     }

@@ -12,12 +12,6 @@ final class Node {
     /// Filled once the graph is wired, so a batch never builds arrays.
     var inputs: [Tensor] = []
     var inputGradients: [Tensor?] = []
-    /// Per input: whether this node's backward pass is the first to reach that input's
-    /// gradient (so it writes it rather than adding into it). Fixed by the graph.
-    var overwrite: [Bool] = []
-    /// Whether no consumer writes this node's gradient (its output is read by nothing that
-    /// back-propagates), so the model zeroes it before the node's backward pass.
-    var zeroesGradient = false
 
     init(spec: LayerSpec, op: any Operation, producers: [Int], needsGradient: Bool) {
         self.spec = spec
@@ -40,6 +34,14 @@ public final class Model {
     /// The model's own copy of the images of the last forward pass (the first layer's input).
     private let image: Tensor
     private var batch = 0
+    /// Layer by layer; with chains fused for training; with chains fused for inference.
+    private var layerPlan, trainingPlan, inferencePlan: ModelPlan
+    /// The plan of the last forward pass, which the backward pass follows.
+    private var lastPlan: ModelPlan.Kind = .layers
+
+    /// Whether passes fuse chains of layers (ModelPlan): on by default; off runs every layer
+    /// on its own, as do models with output masks. Outputs agree to float rounding.
+    public var fusesLayers = true
 
     /// Per-channel multipliers applied to a layer's output after its forward pass, keyed by
     /// layer name. Setting a channel to 0 simulates removing it without surgery; the pruning
@@ -71,13 +73,10 @@ public final class Model {
             node.inputs = node.producers.map { $0 < 0 ? image : nodes[$0].output }
             node.inputGradients = node.producers.map { $0 < 0 ? nil : nodes[$0].gradient }
         }
-        // Walk the backward order once: the first consumer to reach a gradient writes it.
-        var reached = Set([nodes.count - 1])
-        for node in nodes.reversed() where node.gradient != nil {
-            node.zeroesGradient = reached.insert(nodes.firstIndex { $0 === node }!).inserted
-            node.overwrite = node.producers.map { $0 >= 0 && nodes[$0].gradient != nil && reached.insert($0).inserted }
-        }
         self.nodes = nodes
+        layerPlan = ModelPlan(.layers, nodes: nodes, consumers: graph.consumers)
+        trainingPlan = ModelPlan(.training, nodes: nodes, consumers: graph.consumers)
+        inferencePlan = ModelPlan(.inference, nodes: nodes, consumers: graph.consumers)
         self.parameters = nodes.flatMap { $0.op.parameters }
         self.buffers = nodes.flatMap { $0.op.buffers }
         var generator = SeededGenerator(seed: seed)
@@ -96,7 +95,8 @@ public final class Model {
 
     /// Logits (N, classes) for images (N, H, W, C). In training mode BatchNorm uses batch
     /// statistics and updates its running averages. The returned tensor is reused by the
-    /// next call.
+    /// next call. With fused chains (`fusesLayers`), the outputs of layers inside a chain
+    /// are not written (`activation(of:)` of such a layer is stale).
     @discardableResult
     public func forward(_ images: Tensor, training: Bool) -> Tensor {
         let input = architecture.inputShape
@@ -105,12 +105,41 @@ public final class Model {
         batch = images.shape[0]
         image.reshape(images.shape)
         image.copy(from: images)
-        for (i, node) in nodes.enumerated() {
-            node.output.reshape(shapes[i].batchShape(batch))
-            node.op.forward(node.inputs, node.output, batch: batch, training: training)
-            if let mask = outputMasks[node.spec.name] { Self.applyMask(mask, to: node.output) }
-        }
+        let plan = !fusesLayers || !outputMasks.isEmpty ? layerPlan : training ? trainingPlan : inferencePlan
+        run(plan, training: training)
         return nodes[nodes.count - 1].output
+    }
+
+    private func run(_ plan: ModelPlan, training: Bool) {
+        lastPlan = plan.kind
+        for step in plan.steps {
+            let last = nodes[step.last]
+            last.output.reshape(shapes[step.last].batchShape(batch))
+            switch step.work {
+            case .layer:
+                last.op.forward(last.inputs, last.output, batch: batch, training: training)
+                if let mask = outputMasks[last.spec.name] { Self.applyMask(mask, to: last.output) }
+            case .chain(let chain):
+                let normalization = nodes[chain.batchNorm], bn = normalization.op as! BatchNorm2dOp
+                let residual = chain.residual.map { $0 < 0 ? image : nodes[$0].output }
+                let relu = chain.relu != nil
+                if let c = chain.convolution {
+                    let convolution = nodes[c], conv = convolution.op as! Conv2dOp
+                    let (scale, shift) = bn.prepareEvaluation()
+                    let y = last.output.storage, channels = shapes[step.last].channels
+                    let r = residual.map { UnsafePointer($0.storage) }
+                    conv.forward(input: convolution.inputs[0], output: last.output, batch: batch) { rows in
+                        BatchNormKernels.affineRows(rows, x: y, channels: channels, scale: scale, shift: shift,
+                                                    residual: r, relu: relu, y: y)
+                    }
+                } else if training {
+                    bn.forwardChain(input: normalization.inputs[0], residual: residual, relu: relu, output: last.output, batch: batch)
+                } else {
+                    bn.forwardChainEvaluation(input: normalization.inputs[0], residual: residual, relu: relu,
+                                              output: last.output, batch: batch)
+                }
+            }
+        }
     }
 
     private static func applyMask(_ mask: [Float], to output: Tensor) {
@@ -126,15 +155,31 @@ public final class Model {
     /// by the first consumer to reach them and added into by the others, never zero-filled
     /// first (but for outputs nothing back-propagates into).
     public func backward(logitsGradient: Tensor) {
+        // The inference plan leaves the activations inside its chains unwritten: redo the
+        // pass layer by layer (in eval mode, as it was) so the backward has what it reads.
+        if lastPlan == .inference { run(layerPlan, training: false) }
+        let plan = lastPlan == .training ? trainingPlan : layerPlan
         for (i, node) in nodes.enumerated() {
             node.gradient?.reshape(shapes[i].batchShape(batch))
         }
         nodes[nodes.count - 1].gradient?.copy(from: logitsGradient)
-        for node in nodes.reversed() {
-            guard let gradient = node.gradient else { continue }
-            if node.zeroesGradient { gradient.fill(0) }
-            if let mask = outputMasks[node.spec.name] { Self.applyMask(mask, to: gradient) }
-            node.op.backward(node.inputs, node.output, gradient, node.inputGradients, overwrite: node.overwrite, batch: batch)
+        for step in plan.steps.reversed() {
+            let last = nodes[step.last]
+            guard let gradient = last.gradient else { continue }
+            if step.zeroesGradient { gradient.fill(0) }
+            switch step.work {
+            case .layer:
+                if let mask = outputMasks[last.spec.name] { Self.applyMask(mask, to: gradient) }
+                last.op.backward(last.inputs, last.output, gradient, last.inputGradients, overwrite: step.overwrite, batch: batch)
+            case .chain(let chain):
+                let normalization = nodes[chain.batchNorm], bn = normalization.op as! BatchNorm2dOp
+                let residualGradient = chain.residual.flatMap { $0 < 0 ? nil : nodes[$0].gradient }
+                let hasResidual = chain.residual != nil
+                bn.backwardChain(input: normalization.inputs[0], output: last.output, outputGradient: gradient,
+                                 relu: chain.relu != nil, inputGradient: normalization.inputGradients[0],
+                                 overwriteInput: step.overwrite[hasResidual ? 1 : 0], residualGradient: residualGradient,
+                                 overwriteResidual: hasResidual && step.overwrite[0], batch: batch)
+            }
         }
     }
 

@@ -31,22 +31,25 @@ enum BenchCommand {
                 }
                 return phases
             })
+        static let cpuTime = Flag(name: "cpu-time", help: "time by the process's CPU time, not elapsed time (to compare builds on a loaded machine; with one worker, the work done)")
         static let json = Flag(name: "json", help: "print the results as JSON")
         static let spec = CommandSpec(
             name: "bench", summary: "Measure training and inference speed of the reference models, with cblas_sgemm's peak in the same run.",
-            usage: "bench [--seconds S] [--models LIST] [--phases LIST] [--json]",
-            options: [seconds.declaration, models.declaration, phases.declaration, json.declaration],
+            usage: "bench [--seconds S] [--models LIST] [--phases LIST] [--cpu-time] [--json]",
+            options: [seconds.declaration, models.declaration, phases.declaration, cpuTime.declaration, json.declaration],
             details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops; the convolution GFLOP/s time each convolution's forward and backward passes alone at batch 128. Workers: $\(Parallel.environmentVariable).")
 
         let seconds: Double
         let models: [BuiltInModel]
         let phases: Set<Phase>
+        let clock: Benchmark.Clock
         let json: Bool
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             seconds = try arguments.value(Self.seconds)
             models = try arguments.value(Self.models)
             phases = try arguments.value(Self.phases)
+            clock = arguments.flag(Self.cpuTime) ? .cpu : .wall
             json = arguments.flag(Self.json)
         }
     }
@@ -78,7 +81,7 @@ enum BenchCommand {
         var figures: [Benchmark.ModelFigures] = []
         for model in models {
             if !json { Console.error("measuring \(model.rawValue)…") }
-            figures.append(try Benchmark.measure(model.architecture(), seconds: seconds, phases: modelPhases))
+            figures.append(try Benchmark.measure(model.architecture(), seconds: seconds, phases: modelPhases, clock: options.clock))
         }
         var explorer: ExplorerBenchmark.Figures?
         if options.phases.contains(.explorer) {

@@ -1,0 +1,116 @@
+// Single-precision GEMM with AVX-512 (16 floats per register), for the convolution GEMMs:
+// C (m×n) = A (m×k) · B (k×n), or C += that. This module is compiled for AVX-512
+// (Package.swift), and the engine calls it only on a processor that has it (GEMM.swift).
+//
+// Why not OpenBLAS: the machine's OpenBLAS is pinned to its AVX2 kernels
+// (OPENBLAS_CORETYPE=Haswell), half the width the processor has. The shapes here are
+// narrow (n = 16…128 output channels, k = 9…576), where OpenBLAS also spends a tenth of its
+// time packing both operands.
+//
+// Method (the BLIS/GotoBLAS loop nest, reduced): B is packed per block of k (≤ `kBlock`
+// rows) into panels of 16 columns, zero-padded; A is read in place, any strides, so the
+// caller never transposes or packs it (im2row rows, a gradient read transposed); C is
+// computed in register tiles of up to 12 rows × 32 columns (Tiles.swift), each k step one
+// broadcast of A per row and one or two loads of B. Columns past n are computed on zero
+// padding in a local tile and not stored.
+
+typealias V = SIMD16<Float>
+
+@inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+@inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    let raw = UnsafeMutableRawPointer(p)
+    raw.storeBytes(of: accumulate ? v + raw.loadUnaligned(as: V.self) : v, as: V.self)
+}
+
+public enum AVX512GEMM {
+    /// Rows of B packed at a time: a 32-column pair of panels of a block is 32 KiB, in L1
+    /// beside the tile's rows of A.
+    public static let kBlock = 256
+    static let tileRows = 12
+
+    /// Floats of packing scratch `multiply` needs for `n` columns.
+    public static func packCount(n: Int) -> Int { kBlock * (n + 15) / 16 * 16 }
+
+    /// C[i, j] = (accumulate ? C[i, j] : 0) + Σ_k A[i, k]·B[k, j] for i < m, j < n, where
+    /// A[i, k] = a[i·rowStride + k·columnStride], B[k, j] = b[k·ldb + j] (or b[j·ldb + k] with
+    /// `transposeB`), C[i, j] = c[i·ldc + j]. `pack` holds `packCount(n: n)` floats.
+    public static func multiply(m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
+                                b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                                pack: UnsafeMutablePointer<Float>) {
+        guard m > 0 && n > 0 else { return }
+        if k == 0 {
+            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        let panels = (n + 15) / 16
+        var k0 = 0
+        while k0 < k {
+            let kc = min(kBlock, k - k0)
+            packB(b + (transposeB ? k0 : k0 * ldb), ldb: ldb, transposed: transposeB, kc: kc, n: n, into: pack)
+            let adding = accumulate || k0 > 0
+            let aBlock = a + k0 * columnStride
+            var i0 = 0
+            while i0 < m {
+                let rows = min(tileRows, m - i0)
+                let aTile = aBlock + i0 * rowStride
+                var p = 0
+                while p < panels {
+                    let width = p + 1 < panels ? 32 : 16
+                    let b0 = UnsafePointer(pack + p * kc * 16), b1 = width == 32 ? b0 + kc * 16 : b0
+                    let columns = min(width, n - p * 16)
+                    let cTile = c + i0 * ldc + p * 16
+                    if columns == width {
+                        tile(rows: rows, width: width, kc, aTile, rowStride, columnStride, b0, b1, cTile, ldc, adding)
+                    } else {
+                        // The last panel runs past n: compute into a local tile, store what fits.
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * 32) { local in
+                            let t = local.baseAddress!
+                            tile(rows: rows, width: width, kc, aTile, rowStride, columnStride, b0, b1, t, 32, false)
+                            for i in 0..<rows {
+                                let target = cTile + i * ldc, source = t + i * 32
+                                if adding {
+                                    for j in 0..<columns { target[j] += source[j] }
+                                } else {
+                                    target.update(from: source, count: columns)
+                                }
+                            }
+                        }
+                    }
+                    p += width / 16
+                }
+                i0 += rows
+            }
+            k0 += kc
+        }
+    }
+
+    /// Panels of 16 columns of B's rows 0..<kc: pack[p·kc·16 + kk·16 + jj] = B[kk, 16p + jj],
+    /// zero past column n.
+    static func packB(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, kc: Int, n: Int,
+                      into pack: UnsafeMutablePointer<Float>) {
+        let panels = (n + 15) / 16
+        for p in 0..<panels {
+            let panel = pack + p * kc * 16, j0 = p * 16, columns = min(16, n - j0)
+            if transposed {
+                if columns < 16 { panel.update(repeating: 0, count: kc * 16) }
+                for jj in 0..<columns {
+                    let source = b + (j0 + jj) * ldb
+                    for kk in 0..<kc { panel[kk * 16 + jj] = source[kk] }
+                }
+            } else {
+                for kk in 0..<kc {
+                    let target = panel + kk * 16, source = b + kk * ldb + j0
+                    if columns == 16 {
+                        UnsafeMutableRawPointer(target).storeBytes(of: load(source), as: V.self)
+                    } else {
+                        target.update(from: source, count: columns)
+                        (target + columns).update(repeating: 0, count: 16 - columns)
+                    }
+                }
+            }
+        }
+    }
+}
