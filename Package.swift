@@ -11,7 +11,8 @@ let kernelSettings: [SwiftSetting] = [
 // register tiles are unusably slow unoptimized, even in tests); the engine calls it only on
 // a processor that has AVX-512 (Sources/Engine/Kernels/GEMM.swift).
 let avx512Settings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "skylake-avx512", "-Ounchecked", "-wmo"]),
+    .unsafeFlags(["-target-cpu", "skylake-avx512", "-Ounchecked"]),
+    .unsafeFlags(["-wmo"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -35,7 +35,7 @@ public final class Model {
     private let image: Tensor
     private var batch = 0
     /// Layer by layer; with chains fused for training; with chains fused for inference.
-    private var layerPlan, trainingPlan, inferencePlan: ModelPlan
+    private(set) var layerPlan, trainingPlan, inferencePlan: ModelPlan
     /// The plan of the last forward pass, which the backward pass follows.
     private var lastPlan: ModelPlan.Kind = .layers
 
