@@ -101,8 +101,14 @@ enum ConvKernels {
         chunkScratch(g, workers: workers) - GEMM.scratchCount(n: max(g.outPerGroup, g.rowLength))
     }
 
-    /// One row chunk per part, and a private weight gradient for every part but the first.
+    /// One row chunk per part, a private weight gradient for every part but the first, and
+    /// what the in-place passes need (ConvolutionInPlace.swift).
     static func scratchCountByGEMM(_ g: ConvGeometry, workers: Int) -> Int {
+        inPlaceOffset(g, workers: workers) + inPlaceScratchCount(g)
+    }
+
+    /// Where the in-place passes' scratch starts.
+    static func inPlaceOffset(_ g: ConvGeometry, workers: Int) -> Int {
         workers * chunkScratch(g, workers: workers) + (workers - 1) * g.weightCount
     }
 
@@ -164,6 +170,10 @@ enum ConvKernels {
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                               scratch: UnsafeMutablePointer<Float>, workers: Int,
                               epilogue: (Range<Int>) -> Void = { _ in }) {
+        if runsInPlace(g) {
+            return forwardInPlace(g, x: x, w: w, bias: bias, y: y, accumulate: false,
+                                  scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, epilogue: epilogue)
+        }
         let (k, o, c, og, cg) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup)
         let total = g.batch * g.pixels, chunkRows = rowsPerChunk(g, workers: workers)
         let chunks = (total + chunkRows - 1) / chunkRows
@@ -198,6 +208,8 @@ enum ConvKernels {
                                scratch: UnsafeMutablePointer<Float>, workers: Int, accumulate: Bool = true) {
         let (k, o, c, og, cg, pixels) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup, g.pixels)
         let imageCount = g.height * g.width * c
+        // The data pass runs on its own after the weight pass when it can read dy in place.
+        let dataInPlace = dx != nil && backpropagatesInPlace(g)
         let chunkImages = imagesPerChunk(g, workers: workers)
         let chunks = (g.batch + chunkImages - 1) / chunkImages
         let partScratch = chunkScratch(g, workers: workers), packAt = packOffset(g, workers: workers)
@@ -213,7 +225,7 @@ enum ConvKernels {
                 let images = (chunk * chunkImages)..<min((chunk + 1) * chunkImages, g.batch)
                 let first = images.lowerBound * pixels, m = images.count * pixels
                 // Written rather than added: the scatter below adds, so these images start at zero.
-                if !accumulate && !g.isPointwise, let dx {
+                if !accumulate && !g.isPointwise && !dataInPlace, let dx {
                     (dx + images.lowerBound * imageCount).update(repeating: 0, count: images.count * imageCount)
                 }
                 for group in 0..<g.groups {
@@ -229,7 +241,7 @@ enum ConvKernels {
                     // dW_g (Og×K) += dY_gᵀ (Og×M) · rows (M×K)
                     GEMM.multiply(transposeA: true, transposeB: false, m: og, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: lda,
                                   accumulate: true, c: dwGroup, ldc: k, scratch: pack)
-                    guard let dx else { continue }
+                    guard let dx, !dataInPlace else { continue }
                     // dRows (M×K) = dY_g (M×Og) · W_g (Og×K), scattered back onto dx.
                     if g.isPointwise {
                         GEMM.multiply(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
@@ -250,6 +262,10 @@ enum ConvKernels {
             }
         }
         if let dbias { sumRows(dy, into: dbias, rows: g.batch * pixels, channels: o) }
+        if dataInPlace, let dx {
+            backwardDataInPlace(g, w: w, dy: dy, dx: dx, accumulate: accumulate,
+                                scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers)
+        }
     }
 
     /// y[r, c] += bias[c] for every row r.

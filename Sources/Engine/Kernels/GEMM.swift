@@ -41,6 +41,24 @@ enum GEMM {
     /// Floats of scratch one call needs for `n` columns of C (packing, for the AVX-512 kernel).
     static func scratchCount(n: Int) -> Int { AVX512GEMM.packCount(n: n) }
 
+    /// Floats of B packed whole for `packedMultiply` (AVX-512 only).
+    static func packedCount(k: Int, n: Int) -> Int { AVX512GEMM.packedCount(k: k, n: n) }
+
+    /// Packs B (k×n; stored n×k when `transposed`) whole for `packedMultiply` (AVX-512 only).
+    static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
+        AVX512GEMM.pack(b, ldb: ldb, transposed: transposed, k: k, n: n, into: packed)
+    }
+
+    /// C (m×n) (+)= A · B[k0 ..< k0 + k, :] with B packed by `pack` (`packedK` rows), A[i, kk]
+    /// at a[i·rowStride + kk] (AVX-512 only).
+    @inline(__always)
+    static func packedMultiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int,
+                               packed: UnsafePointer<Float>, packedK: Int, k0: Int,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        AVX512GEMM.multiplyPacked(m: m, n: n, k: k, a: a, rowStride: rowStride, columnStride: 1, packed: packed,
+                                  packedK: packedK, k0: k0, c: c, ldc: ldc, accumulate: accumulate)
+    }
+
     /// C (m×n) = op(A)·op(B), or C += that when `accumulate`; op(A) is m×k (A stored k×m
     /// when `transposeA`), op(B) k×n (B stored n×k when `transposeB`). `scratch` holds
     /// `scratchCount(n:)` floats.

@@ -31,25 +31,56 @@ enum BenchCommand {
                 }
                 return phases
             })
+        static let widths = Option<[Int]>(
+            name: "widths", placeholder: "LIST", summary: "prunable widths of the one model measured, as pruning leaves them (convnet-s: its five conv widths; a ResNet: every block's inner width)",
+            defaultValue: nil, defaultDescription: nil, parse: { text throws(UsageError) in
+                var widths: [Int] = []
+                for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let width = Int(item), width >= 1 else {
+                        throw UsageError(argument: "--widths", problem: "'\(item)' is not a positive integer")
+                    }
+                    widths.append(width)
+                }
+                return widths
+            })
         static let cpuTime = Flag(name: "cpu-time", help: "time by the process's CPU time, not elapsed time (to compare builds on a loaded machine; with one worker, the work done)")
         static let json = Flag(name: "json", help: "print the results as JSON")
         static let spec = CommandSpec(
             name: "bench", summary: "Measure training and inference speed of the reference models, with cblas_sgemm's peak in the same run.",
-            usage: "bench [--seconds S] [--models LIST] [--phases LIST] [--cpu-time] [--json]",
-            options: [seconds.declaration, models.declaration, phases.declaration, cpuTime.declaration, json.declaration],
+            usage: "bench [--seconds S] [--models LIST] [--phases LIST] [--widths LIST] [--cpu-time] [--json]",
+            options: [seconds.declaration, models.declaration, phases.declaration, widths.declaration, cpuTime.declaration,
+                      json.declaration],
             details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops; the convolution GFLOP/s time each convolution's forward and backward passes alone at batch 128. Workers: $\(Parallel.environmentVariable).")
 
         let seconds: Double
         let models: [BuiltInModel]
         let phases: Set<Phase>
+        let widths: [Int]?
         let clock: Benchmark.Clock
         let json: Bool
+
+        /// How many widths `BuiltInModel.architecture(widths:)` takes.
+        static func prunableWidths(_ model: BuiltInModel) -> Int {
+            switch model {
+            case .convnetS: return 5
+            case .resnet20: return 9
+            case .resnet56: return 27
+            }
+        }
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             seconds = try arguments.value(Self.seconds)
             models = try arguments.value(Self.models)
             phases = try arguments.value(Self.phases)
             clock = arguments.flag(Self.cpuTime) ? .cpu : .wall
+            widths = try arguments.valueIfAny(Self.widths)
+            if let widths {
+                guard models.count == 1 else { throw UsageError(argument: "--widths", problem: "give exactly one model in --models") }
+                let expected = Self.prunableWidths(models[0])
+                guard widths.count == expected else {
+                    throw UsageError(argument: "--widths", problem: "\(models[0].rawValue) has \(expected) prunable widths, found \(widths.count)")
+                }
+            }
             json = arguments.flag(Self.json)
         }
     }
@@ -81,7 +112,7 @@ enum BenchCommand {
         var figures: [Benchmark.ModelFigures] = []
         for model in models {
             if !json { Console.error("measuring \(model.rawValue)…") }
-            figures.append(try Benchmark.measure(model.architecture(), seconds: seconds, phases: modelPhases, clock: options.clock))
+            figures.append(try Benchmark.measure(model.architecture(widths: options.widths), seconds: seconds, phases: modelPhases, clock: options.clock))
         }
         var explorer: ExplorerBenchmark.Figures?
         if options.phases.contains(.explorer) {

@@ -45,45 +45,74 @@ public enum AVX512GEMM {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        let panels = (n + 15) / 16
         var k0 = 0
         while k0 < k {
             let kc = min(kBlock, k - k0)
             packB(b + (transposeB ? k0 : k0 * ldb), ldb: ldb, transposed: transposeB, kc: kc, n: n, into: pack)
-            let adding = accumulate || k0 > 0
-            let aBlock = a + k0 * columnStride
-            var i0 = 0
-            while i0 < m {
-                let rows = min(tileRows, m - i0)
-                let aTile = aBlock + i0 * rowStride
-                var p = 0
-                while p < panels {
-                    let width = p + 1 < panels ? 32 : 16
-                    let b0 = UnsafePointer(pack + p * kc * 16), b1 = width == 32 ? b0 + kc * 16 : b0
-                    let columns = min(width, n - p * 16)
-                    let cTile = c + i0 * ldc + p * 16
-                    if columns == width {
-                        tile(rows: rows, width: width, kc, aTile, rowStride, columnStride, b0, b1, cTile, ldc, adding)
-                    } else {
-                        // The last panel runs past n: compute into a local tile, store what fits.
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * 32) { local in
-                            let t = local.baseAddress!
-                            tile(rows: rows, width: width, kc, aTile, rowStride, columnStride, b0, b1, t, 32, false)
-                            for i in 0..<rows {
-                                let target = cTile + i * ldc, source = t + i * 32
-                                if adding {
-                                    for j in 0..<columns { target[j] += source[j] }
-                                } else {
-                                    target.update(from: source, count: columns)
-                                }
+            run(m: m, n: n, kc: kc, a: a + k0 * columnStride, rowStride: rowStride, columnStride: columnStride,
+                panels: pack, panelLength: kc, c: c, ldc: ldc, accumulate: accumulate || k0 > 0)
+            k0 += kc
+        }
+    }
+
+    /// Floats of B packed whole (`pack`) for k rows and n columns.
+    public static func packedCount(k: Int, n: Int) -> Int { k * ((n + 15) / 16 * 16) }
+
+    /// Packs all k rows of B (b[kk·ldb + j], or b[j·ldb + kk] when `transposed`) for
+    /// `multiplyPacked`, which then reads any run of its rows.
+    public static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int,
+                            into packed: UnsafeMutablePointer<Float>) {
+        packB(b, ldb: ldb, transposed: transposed, kc: k, n: n, into: packed)
+    }
+
+    /// C (+)= A · B[k0 ..< k0 + k, :], B packed whole by `pack` (`packedK` rows); A and C as in
+    /// `multiply`. For convolutions that read their input in place: one call per kernel row,
+    /// A a strided view of the (padded) input and B that kernel row's part of the weights.
+    public static func multiplyPacked(m: Int, n: Int, k: Int,
+                                      a: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
+                                      packed: UnsafePointer<Float>, packedK: Int, k0: Int,
+                                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        guard m > 0 && n > 0 && k > 0 else { return }
+        run(m: m, n: n, kc: k, a: a, rowStride: rowStride, columnStride: columnStride,
+            panels: packed + k0 * 16, panelLength: packedK, c: c, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// The tiles over C for kc steps of k; panel p of B starts at panels + p·panelLength·16.
+    @inline(__always)
+    static func run(m: Int, n: Int, kc: Int, a: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
+                    panels base: UnsafePointer<Float>, panelLength: Int,
+                    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate adding: Bool) {
+        let panels = (n + 15) / 16
+        var i0 = 0
+        while i0 < m {
+            let rows = min(tileRows, m - i0)
+            let aTile = a + i0 * rowStride
+            var p = 0
+            while p < panels {
+                let width = p + 1 < panels ? 32 : 16
+                let b0 = base + p * panelLength * 16, b1 = width == 32 ? b0 + panelLength * 16 : b0
+                let columns = min(width, n - p * 16)
+                let cTile = c + i0 * ldc + p * 16
+                if columns == width {
+                    tile(rows: rows, width: width, kc, aTile, rowStride, columnStride, b0, b1, cTile, ldc, adding)
+                } else {
+                    // The last panel runs past n: compute into a local tile, store what fits.
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * 32) { local in
+                        let t = local.baseAddress!
+                        tile(rows: rows, width: width, kc, aTile, rowStride, columnStride, b0, b1, t, 32, false)
+                        for i in 0..<rows {
+                            let target = cTile + i * ldc, source = t + i * 32
+                            if adding {
+                                for j in 0..<columns { target[j] += source[j] }
+                            } else {
+                                target.update(from: source, count: columns)
                             }
                         }
                     }
-                    p += width / 16
                 }
-                i0 += rows
+                p += width / 16
             }
-            k0 += kc
+            i0 += rows
         }
     }
 

@@ -1,0 +1,114 @@
+// Stride-1 convolutions that read their input in place instead of through im2row (with the
+// AVX-512 GEMM, which takes A at any row stride).
+//
+// Shapes as in Convolution.swift. The input is copied once into a zero-padded buffer xp
+// (N, H + 2p, W + 2p, C). For output pixel (oy, ox) and kernel row ky, the KW·C values the
+// filter reads are xp[oy + ky, ox ..< ox + KW, :], one contiguous run; for the Q pixels of an
+// output row they are a strided view of xp (row stride C). So an output row of y is KH
+// accumulating GEMMs, one per kernel row, of that view (Q × KW·C) and the rows ky·KW·C ..<
+// (ky+1)·KW·C of the packed weights (KH·KW·C × O): no im2row copy (KH·KW times the input),
+// one padded copy instead. This is Dukhan's indirect convolution (2019) with the padding
+// made real.
+//
+// The backward data pass of a stride-1 convolution is itself one (Caffe's deconvolution):
+// dx = conv(dy, w′) with w′[c, ky, kx, o] = w[o, KH−1−ky, KW−1−kx, c] (the filters flipped
+// and their channels swapped) and padding KH−1−p; it runs the same way, writing dx directly,
+// where im2row needs a scatter-add of KH·KW rows into a zeroed dx.
+
+extension ConvKernels {
+    /// Whether g runs in place: stride 1, no dilation, one group, not pointwise (which reads
+    /// x directly anyway), and the AVX-512 GEMM.
+    static func runsInPlace(_ g: ConvGeometry) -> Bool {
+        g.stride == 1 && g.dilation == 1 && g.groups == 1 && !g.isPointwise && GEMM.implementation == .avx512
+    }
+
+    /// Whether g's backward data pass runs in place, as the convolution of dy by the flipped
+    /// filters: a square kernel and padding at most KH − 1.
+    static func backpropagatesInPlace(_ g: ConvGeometry) -> Bool {
+        runsInPlace(g) && g.kernelHeight == g.kernelWidth && g.padding <= g.kernelHeight - 1
+    }
+
+    /// The convolution whose forward pass is g's backward data pass: dy (N, P, Q, O) in,
+    /// dx (N, H, W, C) out.
+    static func transposed(_ g: ConvGeometry) -> ConvGeometry {
+        ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
+                     outChannels: g.inChannels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+                     stride: 1, padding: g.kernelHeight - 1 - g.padding)
+    }
+
+    /// Floats of the padded input and the packed weights of `forwardInPlace`.
+    static func inPlaceForwardCount(_ g: ConvGeometry) -> Int {
+        g.batch * (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.inChannels
+            + GEMM.packedCount(k: g.rowLength, n: g.outChannels)
+    }
+
+    /// Scratch of the in-place passes of g, forward and backward (0 when g runs by im2row).
+    static func inPlaceScratchCount(_ g: ConvGeometry) -> Int {
+        guard runsInPlace(g) else { return 0 }
+        var count = inPlaceForwardCount(g)
+        if backpropagatesInPlace(g) { count = max(count, inPlaceForwardCount(transposed(g)) + g.weightCount) }
+        return count
+    }
+
+    /// y = conv(x, w) + bias (y += that when `accumulate`), then `epilogue(rows)` on each
+    /// output image row's pixels (rows of y) once written. `scratch` holds `inPlaceForwardCount(g)`.
+    static func forwardInPlace(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                               scratch: UnsafeMutablePointer<Float>, workers: Int, epilogue: (Range<Int>) -> Void) {
+        let (c, o, k, pad) = (g.inChannels, g.outChannels, g.rowLength, g.padding)
+        let (hp, wp, p, q) = (g.height + 2 * pad, g.width + 2 * pad, g.outHeight, g.outWidth)
+        let padded = scratch, packed = scratch + g.batch * hp * wp * c
+        // The padded copy: zero borders, rows of x between them.
+        Parallel.forRanges(g.batch, costPerItem: hp * wp * c) { images in
+            for n in images {
+                let image = padded + n * hp * wp * c
+                image.update(repeating: 0, count: pad * wp * c)
+                for iy in 0..<g.height {
+                    let row = image + (iy + pad) * wp * c
+                    row.update(repeating: 0, count: pad * c)
+                    (row + pad * c).update(from: x + (n * g.height + iy) * g.width * c, count: g.width * c)
+                    (row + (pad + g.width) * c).update(repeating: 0, count: pad * c)
+                }
+                (image + (pad + g.height) * wp * c).update(repeating: 0, count: pad * wp * c)
+            }
+        }
+        // B = wᵀ (K × O): w is stored (O, K).
+        GEMM.pack(w, ldb: k, transposed: true, k: k, n: o, into: packed)
+        let span = g.kernelWidth * c
+        Parallel.forFixedParts(g.batch * p, parts: workers, costPerItem: q * k * o) { _, outputRows in
+            for r in outputRows {
+                let n = r / p, oy = r % p
+                let out = y + r * q * o
+                for ky in 0..<g.kernelHeight {
+                    GEMM.packedMultiply(m: q, n: o, k: span, a: padded + ((n * hp + oy + ky) * wp) * c, rowStride: c,
+                                        packed: packed, packedK: k, k0: ky * span, c: out, ldc: o,
+                                        accumulate: accumulate || ky > 0)
+                }
+                if let bias { addBias(out, bias, rows: q, channels: o) }
+                epilogue((r * q)..<((r + 1) * q))
+            }
+        }
+    }
+
+    /// dx (+)= the backward data pass of g, as the forward pass of `transposed(g)` over dy.
+    /// `scratch` holds `inPlaceScratchCount(g)`.
+    static func backwardDataInPlace(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                    dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                    scratch: UnsafeMutablePointer<Float>, workers: Int) {
+        let t = transposed(g)
+        let flipped = scratch + inPlaceForwardCount(t)
+        let (kh, kw, c, o) = (g.kernelHeight, g.kernelWidth, g.inChannels, g.outChannels)
+        // flipped[ci, ky, kx, oc] = w[oc, kh−1−ky, kw−1−kx, ci]
+        for ci in 0..<c {
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let target = flipped + ((ci * kh + ky) * kw + kx) * o
+                    let source = w + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * c + ci
+                    for oc in 0..<o { target[oc] = source[oc * g.rowLength] }
+                }
+            }
+        }
+        forwardInPlace(t, x: dy, w: flipped, bias: nil, y: dx, accumulate: accumulate, scratch: scratch,
+                       workers: workers, epilogue: { _ in })
+    }
+}
