@@ -47,7 +47,7 @@ for round in $(seq 1 "$rounds"); do
 done
 "$python" - "$out" "$rounds" "$native" "${#cpu[@]}" <<'PY'
 import glob, json, os, subprocess, sys, time
-out, rounds, native, cpu = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+out, rounds, native, cpu_time = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
 def load(prefix):
     return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, prefix + ".*.json")))]
 def best(runs, model, key, lower=False):
@@ -58,9 +58,10 @@ load_avg = open("/proc/loadavg").read().split()[:3]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores, load {' '.join(load_avg)}; "
       f"{oicsr[0]['threads']} oicsr workers, PyTorch {torch[0]['torch']} with {torch[0]['threads']} threads; best of {rounds} alternated rounds"
-      + ("; timed by process CPU time" if cpu else "; timed by elapsed time"))
+      + ("; timed by process CPU time" if cpu_time else "; timed by elapsed time"))
 print(f"cblas_sgemm 1024^2: {max(r['sgemmGFLOPs'] for r in oicsr):.0f} GFLOP/s (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})"
       + (f", {max(r['sgemmGFLOPs'] for r in nat):.0f} unset" if native else "")
+      + f"; the engine's GEMM ({oicsr[0].get('gemm', '?')}) 1024^2: {max(r.get('engineGEMMGFLOPs', 0) for r in oicsr):.0f} GFLOP/s"
       + f"; torch.mm 1024^2: {max(r['mmGFLOPs'] for r in torch):.0f} GFLOP/s")
 print()
 header = "| model | figure | oicsr | PyTorch | ratio |" + (" oicsr, BLAS unset | ratio |" if native else "")
@@ -80,11 +81,13 @@ for model in models:
             line += f" {fmt(c)} | {c / b:.2f}x |"
         print(line)
 print()
-print("Convolution GEMM efficiency (training step's convolution layers, forward and backward, over cblas_sgemm 1024^2 in the same run):")
+print("Convolution GEMM efficiency: the training step's convolution layers (forward and both backward passes, each layer")
+print("timed alone), over cblas_sgemm 1024^2 and over the engine's own GEMM at 1024^2, in the same run:")
 for model in models:
     rows = [m for r in oicsr for m in r["models"] if m["model"] == model and "convolutionGFLOPs" in m]
     if rows:
         g = max(m["convolutionGFLOPs"] for m in rows)
         peak = max(r["sgemmGFLOPs"] for r in oicsr)
-        print(f"  {model}: {g:.0f} GFLOP/s = {100 * g / peak:.0f}% of sgemm")
+        own = max(r.get("engineGEMMGFLOPs", 0) for r in oicsr)
+        print(f"  {model}: {g:.0f} GFLOP/s = {100 * g / peak:.0f}% of cblas_sgemm" + (f", {100 * g / own:.0f}% of the engine's GEMM" if own else ""))
 PY

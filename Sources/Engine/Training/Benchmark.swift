@@ -53,6 +53,27 @@ public enum Benchmark {
         return 2 * Double(n * n * n) / t / 1e9
     }
 
+    /// GFLOP/s of the engine's convolution GEMM (`GEMM`: AVX-512 where the processor has
+    /// it) on square n×n matrices, rows split across the workers as the convolutions split
+    /// theirs: the peak the convolution layers are measured against.
+    public static func engineGEMMGFLOPs(size n: Int = 1024, seconds: Double = 1) -> Double {
+        let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
+        a.fill(0.5); b.fill(0.25)
+        let workers = Parallel.workers, perPart = GEMM.scratchCount(n: n)
+        let scratch = Tensor(shape: [workers * perPart])
+        let t = best(seconds: seconds) {
+            Parallel.forFixedParts(n, parts: workers, costPerItem: n * n) { part, rows in
+                GEMM.multiply(transposeA: false, transposeB: false, m: rows.count, n: n, k: n, a: a.storage + rows.lowerBound * n,
+                              lda: n, b: b.storage, ldb: n, accumulate: false, c: c.storage + rows.lowerBound * n, ldc: n,
+                              scratch: scratch.storage + part * perPart)
+            }
+        }
+        return 2 * Double(n * n * n) / t / 1e9
+    }
+
+    /// Which GEMM the convolutions use in this process: "avx512" or "openblas".
+    public static var gemmImplementation: String { GEMM.implementation.rawValue }
+
     /// What `measure` times.
     public enum Phase: String, CaseIterable, Sendable {
         case train, inference, latency, convolution

@@ -96,6 +96,9 @@ enum BenchCommand {
     struct Result: Encodable {
         var sgemmGFLOPs: Double
         var sgemmSize: Int
+        /// The convolutions' GEMM (`gemm`: avx512 or openblas) on the same square matrices.
+        var gemm: String
+        var engineGEMMGFLOPs: Double
         var threads: Int
         var models: [Benchmark.ModelFigures]
         /// Explorer responsiveness on resnet56: a target change plus a 200x60 frame, and a whole greedy walk.
@@ -109,6 +112,7 @@ enum BenchCommand {
         let modelPhases = Set(options.phases.compactMap(\.model))
         if !json { Console.error("measuring cblas_sgemm 1024x1024…") }
         let gemm = Benchmark.sgemmGFLOPs(size: 1024, seconds: seconds / 2)
+        let engineGEMM = Benchmark.engineGEMMGFLOPs(size: 1024, seconds: seconds / 2)
         var figures: [Benchmark.ModelFigures] = []
         for model in models {
             if !json { Console.error("measuring \(model.rawValue)…") }
@@ -119,11 +123,13 @@ enum BenchCommand {
             if !json { Console.error("measuring the explorer on \(ExplorerBenchmark.model.rawValue)…") }
             explorer = try ExplorerBenchmark.measure(seconds: seconds / 2)
         }
-        let result = Result(sgemmGFLOPs: gemm, sgemmSize: 1024, threads: Parallel.workers, models: figures,
+        let result = Result(sgemmGFLOPs: gemm, sgemmSize: 1024, gemm: Benchmark.gemmImplementation,
+                            engineGEMMGFLOPs: engineGEMM, threads: Parallel.workers, models: figures,
                             explorerFrameMilliseconds: explorer?.frameMilliseconds ?? 0,
                             selectionWalkMilliseconds: explorer?.walkMilliseconds ?? 0)
         if json { Console.printJSON(result); return }
-        print(String(format: "cblas_sgemm 1024x1024: %.1f GFLOP/s (%d threads)", gemm, Parallel.workers))
+        print(String(format: "cblas_sgemm 1024x1024: %.1f GFLOP/s (%d threads); the convolutions' GEMM (%@): %.1f GFLOP/s",
+                     gemm, Parallel.workers, Benchmark.gemmImplementation, engineGEMM))
         print("model        MACs/img    train img/s  train GFLOP/s  (% of sgemm)  infer img/s  latency ms  conv GFLOP/s (% of sgemm)")
         for f in figures {
             // String(format:) does not pad Swift strings, so the text columns are padded here.
