@@ -101,7 +101,7 @@ enum ConvKernels {
         chunkScratch(g, workers: workers) - GEMM.scratchCount(n: max(g.outPerGroup, g.rowLength))
     }
 
-    /// One row chunk per part, a private weight gradient for every part but the first, and
+    /// One row chunk and one private weight gradient per part, and
     /// what the in-place passes need (ConvolutionInPlace.swift).
     static func scratchCountByGEMM(_ g: ConvGeometry, workers: Int) -> Int {
         inPlaceOffset(g, workers: workers) + inPlaceScratchCount(g)
@@ -109,7 +109,7 @@ enum ConvKernels {
 
     /// Where the in-place passes' scratch starts.
     static func inPlaceOffset(_ g: ConvGeometry, workers: Int) -> Int {
-        workers * chunkScratch(g, workers: workers) + (workers - 1) * g.weightCount
+        workers * chunkScratch(g, workers: workers) + workers * g.weightCount
     }
 
     /// Gathers output rows `rows` (row r = image r / P·Q, pixel r % P·Q) of x's channels of
@@ -214,13 +214,19 @@ enum ConvKernels {
         let chunks = (g.batch + chunkImages - 1) / chunkImages
         let partScratch = chunkScratch(g, workers: workers), packAt = packOffset(g, workers: workers)
         let privateGradients = scratch + workers * partScratch
+        // With the AVX-512 GEMM, dWᵀ (K×Og) = rowsᵀ · dY_g is computed instead of dW: its wide
+        // side K goes down the register tiles' rows, its narrow one Og (16…128) across, and
+        // the GEMM packs dY (Og wide) instead of the rows (K = KH·KW·Cg wide). Each part then
+        // keeps a private dWᵀ, transposed into dw below.
+        let transposedWeights = GEMM.implementation == .avx512
         // The split is fixed before any worker starts, so the parts whose private gradients
         // must be summed are known here and no worker writes anything shared.
         let parts = Parallel.forFixedParts(chunks, parts: workers, costPerItem: chunkImages * pixels * k * o) { part, range in
             let local = scratch + part * partScratch, pack = local + packAt
-            // The first part adds into dw; the others into private buffers, summed below.
-            let gradient = part == 0 ? dw : privateGradients + (part - 1) * g.weightCount
-            if part > 0 { gradient.update(repeating: 0, count: g.weightCount) }
+            // The first part adds into dw (unless transposed); the others into private buffers, summed below.
+            let privateGradient = privateGradients + part * g.weightCount
+            let gradient = part == 0 && !transposedWeights ? dw : privateGradient
+            if gradient != dw { gradient.update(repeating: 0, count: g.weightCount) }
             for chunk in range {
                 let images = (chunk * chunkImages)..<min((chunk + 1) * chunkImages, g.batch)
                 let first = images.lowerBound * pixels, m = images.count * pixels
@@ -238,9 +244,15 @@ enum ConvKernels {
                         im2row(g, x: x, rows: first..<(first + m), group: group, into: local)
                         (rows, lda) = (UnsafePointer(local), k)
                     }
-                    // dW_g (Og×K) += dY_gᵀ (Og×M) · rows (M×K)
-                    GEMM.multiply(transposeA: true, transposeB: false, m: og, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: lda,
-                                  accumulate: true, c: dwGroup, ldc: k, scratch: pack)
+                    if transposedWeights {
+                        // dW_gᵀ (K×Og) += rowsᵀ (K×M) · dY_g (M×Og)
+                        GEMM.multiply(transposeA: true, transposeB: false, m: k, n: og, k: m, a: rows, lda: lda, b: dyChunk, ldb: o,
+                                      accumulate: true, c: dwGroup, ldc: og, scratch: pack)
+                    } else {
+                        // dW_g (Og×K) += dY_gᵀ (Og×M) · rows (M×K)
+                        GEMM.multiply(transposeA: true, transposeB: false, m: og, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: lda,
+                                      accumulate: true, c: dwGroup, ldc: k, scratch: pack)
+                    }
                     guard let dx, !dataInPlace else { continue }
                     // dRows (M×K) = dY_g (M×Og) · W_g (Og×K), scattered back onto dx.
                     if g.isPointwise {
@@ -254,9 +266,20 @@ enum ConvKernels {
                 }
             }
         }
-        if parts > 1 {
+        if transposedWeights {
+            // dw[group][oc][kk] += Σ_part dWᵀ[group][kk][oc], in part order.
+            for group in 0..<g.groups {
+                for oc in 0..<og {
+                    let target = dw + (group * og + oc) * k
+                    for part in 0..<parts {
+                        let source = privateGradients + part * g.weightCount + group * og * k + oc
+                        for kk in 0..<k { target[kk] += source[kk * og] }
+                    }
+                }
+            }
+        } else if parts > 1 {
             for part in 1..<parts {
-                let gradient = privateGradients + (part - 1) * g.weightCount
+                let gradient = privateGradients + part * g.weightCount
                 forEachLane(0..<g.weightCount, vector: { i in dw.store(dw.lanes(i) + gradient.lanes(i), i) },
                             scalar: { i in dw[i] += gradient[i] })
             }
