@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes Sources/Engine/Kernels/AVX512/Tiles.swift: the register tiles of AVX512GEMM, one
 function per shape (R rows × 16 or 32 columns, R = 1…12), each accumulator a named local so
-the compiler keeps all of them in zmm registers.
+the compiler keeps all of them in zmm registers; strided tiles (rows of A and C at a fixed
+stride) and gathered ones (a pointer per row, k in segments).
 
     python3 scripts/generate-avx512-tiles.py
 """
@@ -32,6 +33,26 @@ def tile(r, w):
     lines.append("}")
     return "\n".join(lines)
 
+def gathered(r, w):
+    """A tile whose rows of A and C are anywhere (a pointer each), and whose k steps run in
+    `segments` runs of `span`, A's runs `segmentStride` apart and B's packed one after another."""
+    halves = w // 16
+    lines = ["@inline(__always)",
+             f"func gathered{r}x{w}(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,",
+             "            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {"]
+    lines += [f"    var c{i}_{h} = V()" for i in range(r) for h in range(halves)]
+    lines += [f"    let a{i} = a[{i}]" for i in range(r)]
+    lines += ["    var p = 0", "    for segment in 0..<segments {", "        let base = segment * segmentStride",
+              "        var kk = 0", "        while kk < span {", "            let o = base &+ kk"]
+    lines += [f"            let v{h} = load(b{h} + p)" for h in range(halves)]
+    for i in range(r):
+        lines.append(f"            let s{i} = V(repeating: a{i}[o])")
+        lines += [f"            c{i}_{h}.addProduct(s{i}, v{h})" for h in range(halves)]
+    lines += ["            p &+= 16", "            kk &+= 1", "        }", "    }"]
+    lines += [f"    put(c{i}_{h}, c[{i}] + {16 * h}, accumulate)" for i in range(r) for h in range(halves)]
+    lines.append("}")
+    return "\n".join(lines)
+
 def main():
     out = [HEADER]
     for r in range(1, R_MAX + 1):
@@ -43,6 +64,17 @@ def main():
             "          _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {",
             "    switch (rows, width) {"]
     out += [f"    case ({r}, {w}): tile{r}x{w}(kc, a, rowStride, columnStride, b0, b1, c, ldc, accumulate)"
+            for r in range(1, R_MAX + 1) for w in (32, 16)]
+    out += ['    default: preconditionFailure("no \\(rows)x\\(width) tile")', "    }", "}", ""]
+    for r in range(1, R_MAX + 1):
+        for w in (32, 16):
+            out += [gathered(r, w), ""]
+    out += ["/// Runs the gathered tile of `rows` (1…12) × `width` (16 or 32).",
+            "@inline(__always)",
+            "func gathered(rows: Int, width: Int, _ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,",
+            "              _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {",
+            "    switch (rows, width) {"]
+    out += [f"    case ({r}, {w}): gathered{r}x{w}(span, segments, segmentStride, a, b0, b1, c, accumulate)"
             for r in range(1, R_MAX + 1) for w in (32, 16)]
     out += ['    default: preconditionFailure("no \\(rows)x\\(width) tile")', "    }", "}"]
     path = os.path.join(os.path.dirname(__file__), "..", "Sources", "Engine", "Kernels", "AVX512", "Tiles.swift")

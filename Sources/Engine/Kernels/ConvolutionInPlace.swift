@@ -3,12 +3,11 @@
 //
 // Shapes as in Convolution.swift. The input is copied once into a zero-padded buffer xp
 // (N, H + 2p, W + 2p, C). For output pixel (oy, ox) and kernel row ky, the KW·C values the
-// filter reads are xp[oy + ky, ox ..< ox + KW, :], one contiguous run; for the Q pixels of an
-// output row they are a strided view of xp (row stride C). So an output row of y is KH
-// accumulating GEMMs, one per kernel row, of that view (Q × KW·C) and the rows ky·KW·C ..<
-// (ky+1)·KW·C of the packed weights (KH·KW·C × O): no im2row copy (KH·KW times the input),
-// one padded copy instead. This is Dukhan's indirect convolution (2019) with the padding
-// made real.
+// filter reads are xp[oy + ky, ox ..< ox + KW, :], one contiguous run, KH runs a padded row
+// (W + 2p)·C apart. The GEMM's register tiles take each of their 12 pixels' rows by pointer
+// and k in KH runs (AVX512GEMM.multiplyGathered) against the packed weights (KH·KW·C × O):
+// no im2row copy (KH·KW times the input), one padded copy instead. This is Dukhan's
+// indirect convolution (2019) with the padding made real.
 //
 // The backward data pass of a stride-1 convolution is itself one (Caffe's deconvolution):
 // dx = conv(dy, w′) with w′[c, ky, kx, o] = w[o, KH−1−ky, KW−1−kx, c] (the filters flipped
@@ -74,18 +73,33 @@ extension ConvKernels {
         }
         // B = wᵀ (K × O): w is stored (O, K).
         GEMM.pack(w, ldb: k, transposed: true, k: k, n: o, into: packed)
-        let span = g.kernelWidth * c
+        let span = g.kernelWidth * c, tile = GEMM.gatheredRows
+        // Output rows in chunks of about 256 pixels, so the epilogue finds them in cache.
+        let rowsPerChunk = max(1, 256 / q)
         Parallel.forFixedParts(g.batch * p, parts: workers, costPerItem: q * k * o) { _, outputRows in
-            for r in outputRows {
-                let n = r / p, oy = r % p
-                let out = y + r * q * o
-                for ky in 0..<g.kernelHeight {
-                    GEMM.packedMultiply(m: q, n: o, k: span, a: padded + ((n * hp + oy + ky) * wp) * c, rowStride: c,
-                                        packed: packed, packedK: k, k0: ky * span, c: out, ldc: o,
-                                        accumulate: accumulate || ky > 0)
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tile) { aRows in
+                withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: tile) { cRows in
+                    var r0 = outputRows.lowerBound
+                    while r0 < outputRows.upperBound {
+                        let pixels = (r0 * q)..<(min(r0 + rowsPerChunk, outputRows.upperBound) * q)
+                        var pixel = pixels.lowerBound
+                        while pixel < pixels.upperBound {
+                            let rows = min(tile, pixels.upperBound - pixel)
+                            for i in 0..<rows {
+                                let r = (pixel + i) / q, ox = (pixel + i) % q, n = r / p, oy = r % p
+                                aRows[i] = UnsafePointer(padded + ((n * hp + oy) * wp + ox) * c)
+                                cRows[i] = y + (pixel + i) * o
+                            }
+                            GEMM.gatheredMultiply(rows: rows, n: o, span: span, segments: g.kernelHeight, segmentStride: wp * c,
+                                                  a: UnsafePointer(aRows.baseAddress!), packed: packed, packedK: k,
+                                                  c: UnsafePointer(cRows.baseAddress!), accumulate: accumulate)
+                            pixel += rows
+                        }
+                        if let bias { addBias(y + pixels.lowerBound * o, bias, rows: pixels.count, channels: o) }
+                        epilogue(pixels)
+                        r0 += rowsPerChunk
+                    }
                 }
-                if let bias { addBias(out, bias, rows: q, channels: o) }
-                epilogue((r * q)..<((r + 1) * q))
             }
         }
     }

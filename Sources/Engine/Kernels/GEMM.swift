@@ -59,6 +59,17 @@ enum GEMM {
                                   packedK: packedK, k0: k0, c: c, ldc: ldc, accumulate: accumulate)
     }
 
+    /// Rows of A and C given by pointer, k in segments (AVX512GEMM.multiplyGathered; AVX-512 only).
+    static let gatheredRows = 12
+
+    @inline(__always)
+    static func gatheredMultiply(rows: Int, n: Int, span: Int, segments: Int, segmentStride: Int,
+                                 a: UnsafePointer<UnsafePointer<Float>>, packed: UnsafePointer<Float>, packedK: Int,
+                                 c: UnsafePointer<UnsafeMutablePointer<Float>>, accumulate: Bool) {
+        AVX512GEMM.multiplyGathered(rows: rows, n: n, span: span, segments: segments, segmentStride: segmentStride, a: a,
+                                    packed: packed, packedK: packedK, k0: 0, c: c, accumulate: accumulate)
+    }
+
     /// C (m×n) = op(A)·op(B), or C += that when `accumulate`; op(A) is m×k (A stored k×m
     /// when `transposeA`), op(B) k×n (B stored n×k when `transposeB`). `scratch` holds
     /// `scratchCount(n:)` floats.

@@ -77,6 +77,49 @@ public enum AVX512GEMM {
             panels: packed + k0 * 16, panelLength: packedK, c: c, ldc: ldc, accumulate: accumulate)
     }
 
+    /// One tile of `rows` (≤ 12) rows of C whose rows of A and C lie anywhere: C row i (+)=
+    /// Σ A_i[kk]·B[k0 + kk, :], k running over `segments` runs of `span`, A_i's run s at
+    /// a[i] + s·segmentStride, B's rows one run after another (packed whole by `pack`,
+    /// `packedK` rows). For convolutions over a padded input: row i an output pixel, run s a
+    /// kernel row; the accumulators stay in registers across kernel rows.
+    public static func multiplyGathered(rows: Int, n: Int, span: Int, segments: Int, segmentStride: Int,
+                                        a: UnsafePointer<UnsafePointer<Float>>, packed: UnsafePointer<Float>, packedK: Int,
+                                        k0: Int, c: UnsafePointer<UnsafeMutablePointer<Float>>, accumulate: Bool) {
+        precondition(rows >= 1 && rows <= tileRows, "a gathered tile has 1 to \(tileRows) rows, found \(rows)")
+        let panels = (n + 15) / 16
+        var p = 0
+        while p < panels {
+            let width = p + 1 < panels ? 32 : 16
+            let b0 = packed + p * packedK * 16 + k0 * 16, b1 = width == 32 ? b0 + packedK * 16 : b0
+            let columns = min(width, n - p * 16)
+            if columns == width {
+                withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: tileRows) { shifted in
+                    for i in 0..<rows { shifted[i] = c[i] + p * 16 }
+                    gathered(rows: rows, width: width, span, segments, segmentStride, a, b0, b1,
+                             UnsafePointer(shifted.baseAddress!), accumulate)
+                }
+            } else {
+                // The last panel runs past n: compute into a local tile, store what fits.
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * 32) { local in
+                    withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: tileRows) { localRows in
+                        for i in 0..<rows { localRows[i] = local.baseAddress! + i * 32 }
+                        gathered(rows: rows, width: width, span, segments, segmentStride, a, b0, b1,
+                                 UnsafePointer(localRows.baseAddress!), false)
+                        for i in 0..<rows {
+                            let target = c[i] + p * 16, source = local.baseAddress! + i * 32
+                            if accumulate {
+                                for j in 0..<columns { target[j] += source[j] }
+                            } else {
+                                target.update(from: source, count: columns)
+                            }
+                        }
+                    }
+                }
+            }
+            p += width / 16
+        }
+    }
+
     /// The tiles over C for kc steps of k; panel p of B starts at panels + p·panelLength·16.
     @inline(__always)
     static func run(m: Int, n: Int, kc: Int, a: UnsafePointer<Float>, rowStride: Int, columnStride: Int,

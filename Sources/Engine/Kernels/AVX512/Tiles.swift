@@ -1326,3 +1326,1446 @@ func tile(rows: Int, width: Int, _ kc: Int, _ a: UnsafePointer<Float>, _ rowStri
     default: preconditionFailure("no \(rows)x\(width) tile")
     }
 }
+
+@inline(__always)
+func gathered1x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    let a0 = a[0]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered1x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    let a0 = a[0]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered2x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered2x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered3x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered3x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered4x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered4x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered5x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered5x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered6x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered6x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered7x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    var c6_0 = V()
+    var c6_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            c6_1.addProduct(s6, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c6_1, c[6] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered7x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered8x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    var c6_0 = V()
+    var c6_1 = V()
+    var c7_0 = V()
+    var c7_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            c6_1.addProduct(s6, v1)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            c7_1.addProduct(s7, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c6_1, c[6] + 16, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c7_1, c[7] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered8x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    var c7_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered9x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    var c6_0 = V()
+    var c6_1 = V()
+    var c7_0 = V()
+    var c7_1 = V()
+    var c8_0 = V()
+    var c8_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            c6_1.addProduct(s6, v1)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            c7_1.addProduct(s7, v1)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            c8_1.addProduct(s8, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c6_1, c[6] + 16, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c7_1, c[7] + 16, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c8_1, c[8] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered9x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    var c7_0 = V()
+    var c8_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered10x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    var c6_0 = V()
+    var c6_1 = V()
+    var c7_0 = V()
+    var c7_1 = V()
+    var c8_0 = V()
+    var c8_1 = V()
+    var c9_0 = V()
+    var c9_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    let a9 = a[9]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            c6_1.addProduct(s6, v1)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            c7_1.addProduct(s7, v1)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            c8_1.addProduct(s8, v1)
+            let s9 = V(repeating: a9[o])
+            c9_0.addProduct(s9, v0)
+            c9_1.addProduct(s9, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c6_1, c[6] + 16, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c7_1, c[7] + 16, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c8_1, c[8] + 16, accumulate)
+    put(c9_0, c[9] + 0, accumulate)
+    put(c9_1, c[9] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered10x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    var c7_0 = V()
+    var c8_0 = V()
+    var c9_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    let a9 = a[9]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            let s9 = V(repeating: a9[o])
+            c9_0.addProduct(s9, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c9_0, c[9] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered11x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    var c6_0 = V()
+    var c6_1 = V()
+    var c7_0 = V()
+    var c7_1 = V()
+    var c8_0 = V()
+    var c8_1 = V()
+    var c9_0 = V()
+    var c9_1 = V()
+    var c10_0 = V()
+    var c10_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    let a9 = a[9]
+    let a10 = a[10]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            c6_1.addProduct(s6, v1)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            c7_1.addProduct(s7, v1)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            c8_1.addProduct(s8, v1)
+            let s9 = V(repeating: a9[o])
+            c9_0.addProduct(s9, v0)
+            c9_1.addProduct(s9, v1)
+            let s10 = V(repeating: a10[o])
+            c10_0.addProduct(s10, v0)
+            c10_1.addProduct(s10, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c6_1, c[6] + 16, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c7_1, c[7] + 16, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c8_1, c[8] + 16, accumulate)
+    put(c9_0, c[9] + 0, accumulate)
+    put(c9_1, c[9] + 16, accumulate)
+    put(c10_0, c[10] + 0, accumulate)
+    put(c10_1, c[10] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered11x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    var c7_0 = V()
+    var c8_0 = V()
+    var c9_0 = V()
+    var c10_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    let a9 = a[9]
+    let a10 = a[10]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            let s9 = V(repeating: a9[o])
+            c9_0.addProduct(s9, v0)
+            let s10 = V(repeating: a10[o])
+            c10_0.addProduct(s10, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c9_0, c[9] + 0, accumulate)
+    put(c10_0, c[10] + 0, accumulate)
+}
+
+@inline(__always)
+func gathered12x32(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var c4_0 = V()
+    var c4_1 = V()
+    var c5_0 = V()
+    var c5_1 = V()
+    var c6_0 = V()
+    var c6_1 = V()
+    var c7_0 = V()
+    var c7_1 = V()
+    var c8_0 = V()
+    var c8_1 = V()
+    var c9_0 = V()
+    var c9_1 = V()
+    var c10_0 = V()
+    var c10_1 = V()
+    var c11_0 = V()
+    var c11_1 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    let a9 = a[9]
+    let a10 = a[10]
+    let a11 = a[11]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let v1 = load(b1 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            c0_1.addProduct(s0, v1)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            c1_1.addProduct(s1, v1)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            c2_1.addProduct(s2, v1)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            c3_1.addProduct(s3, v1)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            c4_1.addProduct(s4, v1)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            c5_1.addProduct(s5, v1)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            c6_1.addProduct(s6, v1)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            c7_1.addProduct(s7, v1)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            c8_1.addProduct(s8, v1)
+            let s9 = V(repeating: a9[o])
+            c9_0.addProduct(s9, v0)
+            c9_1.addProduct(s9, v1)
+            let s10 = V(repeating: a10[o])
+            c10_0.addProduct(s10, v0)
+            c10_1.addProduct(s10, v1)
+            let s11 = V(repeating: a11[o])
+            c11_0.addProduct(s11, v0)
+            c11_1.addProduct(s11, v1)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c0_1, c[0] + 16, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c1_1, c[1] + 16, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c2_1, c[2] + 16, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c3_1, c[3] + 16, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c4_1, c[4] + 16, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c5_1, c[5] + 16, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c6_1, c[6] + 16, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c7_1, c[7] + 16, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c8_1, c[8] + 16, accumulate)
+    put(c9_0, c[9] + 0, accumulate)
+    put(c9_1, c[9] + 16, accumulate)
+    put(c10_0, c[10] + 0, accumulate)
+    put(c10_1, c[10] + 16, accumulate)
+    put(c11_0, c[11] + 0, accumulate)
+    put(c11_1, c[11] + 16, accumulate)
+}
+
+@inline(__always)
+func gathered12x16(_ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    var c7_0 = V()
+    var c8_0 = V()
+    var c9_0 = V()
+    var c10_0 = V()
+    var c11_0 = V()
+    let a0 = a[0]
+    let a1 = a[1]
+    let a2 = a[2]
+    let a3 = a[3]
+    let a4 = a[4]
+    let a5 = a[5]
+    let a6 = a[6]
+    let a7 = a[7]
+    let a8 = a[8]
+    let a9 = a[9]
+    let a10 = a[10]
+    let a11 = a[11]
+    var p = 0
+    for segment in 0..<segments {
+        let base = segment * segmentStride
+        var kk = 0
+        while kk < span {
+            let o = base &+ kk
+            let v0 = load(b0 + p)
+            let s0 = V(repeating: a0[o])
+            c0_0.addProduct(s0, v0)
+            let s1 = V(repeating: a1[o])
+            c1_0.addProduct(s1, v0)
+            let s2 = V(repeating: a2[o])
+            c2_0.addProduct(s2, v0)
+            let s3 = V(repeating: a3[o])
+            c3_0.addProduct(s3, v0)
+            let s4 = V(repeating: a4[o])
+            c4_0.addProduct(s4, v0)
+            let s5 = V(repeating: a5[o])
+            c5_0.addProduct(s5, v0)
+            let s6 = V(repeating: a6[o])
+            c6_0.addProduct(s6, v0)
+            let s7 = V(repeating: a7[o])
+            c7_0.addProduct(s7, v0)
+            let s8 = V(repeating: a8[o])
+            c8_0.addProduct(s8, v0)
+            let s9 = V(repeating: a9[o])
+            c9_0.addProduct(s9, v0)
+            let s10 = V(repeating: a10[o])
+            c10_0.addProduct(s10, v0)
+            let s11 = V(repeating: a11[o])
+            c11_0.addProduct(s11, v0)
+            p &+= 16
+            kk &+= 1
+        }
+    }
+    put(c0_0, c[0] + 0, accumulate)
+    put(c1_0, c[1] + 0, accumulate)
+    put(c2_0, c[2] + 0, accumulate)
+    put(c3_0, c[3] + 0, accumulate)
+    put(c4_0, c[4] + 0, accumulate)
+    put(c5_0, c[5] + 0, accumulate)
+    put(c6_0, c[6] + 0, accumulate)
+    put(c7_0, c[7] + 0, accumulate)
+    put(c8_0, c[8] + 0, accumulate)
+    put(c9_0, c[9] + 0, accumulate)
+    put(c10_0, c[10] + 0, accumulate)
+    put(c11_0, c[11] + 0, accumulate)
+}
+
+/// Runs the gathered tile of `rows` (1…12) × `width` (16 or 32).
+@inline(__always)
+func gathered(rows: Int, width: Int, _ span: Int, _ segments: Int, _ segmentStride: Int, _ a: UnsafePointer<UnsafePointer<Float>>,
+              _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ c: UnsafePointer<UnsafeMutablePointer<Float>>, _ accumulate: Bool) {
+    switch (rows, width) {
+    case (1, 32): gathered1x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (1, 16): gathered1x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (2, 32): gathered2x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (2, 16): gathered2x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (3, 32): gathered3x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (3, 16): gathered3x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (4, 32): gathered4x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (4, 16): gathered4x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (5, 32): gathered5x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (5, 16): gathered5x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (6, 32): gathered6x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (6, 16): gathered6x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (7, 32): gathered7x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (7, 16): gathered7x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (8, 32): gathered8x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (8, 16): gathered8x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (9, 32): gathered9x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (9, 16): gathered9x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (10, 32): gathered10x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (10, 16): gathered10x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (11, 32): gathered11x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (11, 16): gathered11x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (12, 32): gathered12x32(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    case (12, 16): gathered12x16(span, segments, segmentStride, a, b0, b1, c, accumulate)
+    default: preconditionFailure("no \(rows)x\(width) tile")
+    }
+}
