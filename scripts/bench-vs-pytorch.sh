@@ -6,6 +6,12 @@
 #   scripts/bench-vs-pytorch.sh [--seconds S] [--rounds R] [--models LIST] [--threads T]
 #                               [--python PATH] [--cpu-time] [--also-native-blas]
 #
+# PyTorch: --python, else $OICSR_TORCH_PYTHON, else ~/.cache/oicsr-torch-venv/bin/python if it
+# exists, else /usr/bin/python3 (Debian's python3-torch). The figures of record use PyTorch's
+# CPU-only wheel (2.13.0+cpu: oneDNN and MKL with AVX-512, no GPU libraries) in that private
+# venv, made with `python3.11 -m venv ~/.cache/oicsr-torch-venv` and
+# `~/.cache/oicsr-torch-venv/bin/pip install torch-2.13.0+cpu-cp311-…whl`; never used by tests or CI.
+#
 # Both sides use T threads (default 2): oicsr through OICSR_THREADS, PyTorch through
 # torch.set_num_threads. --cpu-time times both by the process's CPU time instead of elapsed
 # time: with --threads 1 it compares the work each does, which a loaded machine disturbs far
@@ -14,7 +20,11 @@
 # of record keep the environment as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 python=/usr/bin/python3 native=0 cpu=()
+seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 native=0 cpu=()
+python=${OICSR_TORCH_PYTHON:-}
+if [ -z "$python" ]; then
+    if [ -x "$HOME/.cache/oicsr-torch-venv/bin/python" ]; then python=$HOME/.cache/oicsr-torch-venv/bin/python; else python=/usr/bin/python3; fi
+fi
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
@@ -24,7 +34,7 @@ while [ $# -gt 0 ]; do
         --python) python=$2; shift 2 ;;
         --also-native-blas) native=1; shift ;;
         --cpu-time) cpu=(--cpu-time); shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done

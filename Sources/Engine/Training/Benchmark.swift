@@ -46,22 +46,22 @@ public enum Benchmark {
 
     /// GFLOP/s of cblas_sgemm on square n×n matrices (2n³ flops per call), with BLAS using
     /// as many threads as the engine's workers: the peak the engine's kernels aim at.
-    public static func sgemmGFLOPs(size n: Int = 1024, seconds: Double = 1) -> Double {
+    public static func sgemmGFLOPs(size n: Int = 1024, seconds: Double = 1, clock: Clock = .wall) -> Double {
         let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
         a.fill(0.5); b.fill(0.25)
-        let t = best(seconds: seconds) { MatrixMultiply.multiply(a, b, into: c, m: n, n: n, k: n, threads: Parallel.workers) }
+        let t = best(seconds: seconds, clock: clock) { MatrixMultiply.multiply(a, b, into: c, m: n, n: n, k: n, threads: Parallel.workers) }
         return 2 * Double(n * n * n) / t / 1e9
     }
 
     /// GFLOP/s of the engine's convolution GEMM (`GEMM`: AVX-512 where the processor has
     /// it) on square n×n matrices, rows split across the workers as the convolutions split
     /// theirs: the peak the convolution layers are measured against.
-    public static func engineGEMMGFLOPs(size n: Int = 1024, seconds: Double = 1) -> Double {
+    public static func engineGEMMGFLOPs(size n: Int = 1024, seconds: Double = 1, clock: Clock = .wall) -> Double {
         let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
         a.fill(0.5); b.fill(0.25)
         let workers = Parallel.workers, perPart = GEMM.scratchCount(n: n)
         let scratch = Tensor(shape: [workers * perPart])
-        let t = best(seconds: seconds) {
+        let t = best(seconds: seconds, clock: clock) {
             Parallel.forFixedParts(n, parts: workers, costPerItem: n * n) { part, rows in
                 GEMM.multiply(transposeA: false, transposeB: false, m: rows.count, n: n, k: n, a: a.storage + rows.lowerBound * n,
                               lda: n, b: b.storage, ldb: n, accumulate: false, c: c.storage + rows.lowerBound * n, ldc: n,

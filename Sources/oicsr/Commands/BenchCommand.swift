@@ -111,8 +111,9 @@ enum BenchCommand {
         let (seconds, models, json) = (options.seconds, options.models, options.json)
         let modelPhases = Set(options.phases.compactMap(\.model))
         if !json { Console.error("measuring cblas_sgemm 1024x1024…") }
-        let gemm = Benchmark.sgemmGFLOPs(size: 1024, seconds: seconds / 2)
-        let engineGEMM = Benchmark.engineGEMMGFLOPs(size: 1024, seconds: seconds / 2)
+        // Timed by the same clock as the models, so their ratios compare like with like.
+        let gemm = Benchmark.sgemmGFLOPs(size: 1024, seconds: seconds / 2, clock: options.clock)
+        let engineGEMM = Benchmark.engineGEMMGFLOPs(size: 1024, seconds: seconds / 2, clock: options.clock)
         var figures: [Benchmark.ModelFigures] = []
         for model in models {
             if !json { Console.error("measuring \(model.rawValue)…") }
