@@ -120,6 +120,9 @@ public struct SafeTensorsFile: Sendable, Equatable {
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw fail("header is not a JSON object (it must start with '{')")
         }
+        guard !headerBytes.contains(0) else {
+            throw fail("header is not UTF-8 JSON (it holds a NUL byte)")
+        }
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw fail("header is not valid UTF-8")
         }

@@ -280,7 +280,8 @@ final class RegularFile {
         var value = Double(n) / 1024
         var unit = 0
         while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        let text = value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        var text = String(format: "%.1f", value)
+        if text.hasSuffix(".0") { text.removeLast(2) }
         return "\(text) \(units[unit]) (\(n) bytes)"
     }
 }
