@@ -136,8 +136,9 @@ struct HostileInputTests {
     func dumbTerminalIsRefusedUntouched() throws {
         let w = try Workspace()
         #expect(try w.train().status == 0)
-        // script(1) gives the explorer a real terminal; -e passes on its exit status.
-        let run = try w.shell(#"exec timeout -s KILL 30 script -qec "\"$OICSR\" explore tiny.safetensors --data data" /dev/null"#,
+        // script(1) gives the explorer a real terminal; -e passes on its exit status. The inner
+        // timeout ends an explorer that opened anyway, the outer one a stuck script(1).
+        let run = try w.shell(#"exec timeout -s KILL 40 script -qec "timeout -s KILL 20 \"$OICSR\" explore tiny.safetensors --data data" /dev/null"#,
                               environment: ["TERM": "dumb"])
         #expect(run.status == 2, "exit status \(run.status) (137: the explorer opened)")
         let output = run.stdout.replacingOccurrences(of: "\r\n", with: "\n")
