@@ -157,7 +157,10 @@ struct HostileFileTests {
         #expect(lstat(path, &before) == 0)
         let error = #expect(throws: CheckpointError.self) { try SafeTensorsTests.sample.write(path: path) }
         let what = ["fifo": "is a FIFO (named pipe)", "folder": "is a directory", "device": "is a character device"][kind]!
-        #expect(error?.description == "\(path): \(what), not a regular file; refusing to replace it (write to a regular file instead)")
+        let message = "\(path): \(what), not a regular file; refusing to replace it (write to a regular file instead)"
+        #expect(error?.description == message)
+        let early = #expect(throws: FileIOError.self) { try AtomicFile.checkReplaceable(path: path) }
+        #expect(early?.description == message, "the same answer before the work")
         var after = stat()
         #expect(lstat(path, &after) == 0)
         #expect(after.st_mode == before.st_mode && after.st_ino == before.st_ino && after.st_rdev == before.st_rdev, "left as it was")

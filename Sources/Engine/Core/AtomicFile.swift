@@ -57,6 +57,14 @@ public enum AtomicFile {
         return try file.readAll()
     }
 
+    /// Throws the error `write(_:to:)` would throw for a target that is not a regular file
+    /// (a device, FIFO, socket, folder, or a symbolic link to one or to nothing), so that a
+    /// command can refuse its output path before doing the work.
+    public static func checkReplaceable(path: String) throws {
+        guard !path.isEmpty else { throw FileIOError(path: path, problem: "empty file name") }
+        _ = try replaceableTarget(path)
+    }
+
     // MARK: Writing
 
     private static func write(buffer: UnsafeRawBufferPointer, to path: String) throws {
