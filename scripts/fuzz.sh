@@ -75,7 +75,7 @@ case "${1:-}" in
                 tail -n 40 "$work/log" >&2
                 failed+=("$parser")
             else
-                grep -E "stat::number_of_executed_units|^Done|cov:" "$work/log" | tail -n 2 >&2
+                grep -E "^#[0-9]+ +DONE" "$work/log" | tail -n 1 >&2
             fi
             rm -rf "$work"
         done
