@@ -1,5 +1,6 @@
 // Fuzz target: a safetensors file (header, offsets, dtypes), then the checkpoint's metadata and
-// tensors against its architecture (Checkpoint.model(from:path:)).
+// tensors against its architecture (Checkpoint.model(from:path:)), then the model's cost, as
+// `oicsr info` computes it right after loading.
 //
 // Built with libFuzzer and the address sanitizer by scripts/fuzz.sh (-D FUZZING): main hands
 // control to libFuzzer, which calls `parse` for every input it makes. A plain build is a
@@ -15,7 +16,8 @@ import CFuzzer
 /// crash, a sanitizer report or an allocation above the fuzzer's limit is a finding.
 func parse(_ bytes: [UInt8]) {
     guard let file = try? SafeTensorsFile.decode(bytes, path: "fuzz.safetensors") else { return }
-    _ = try? Checkpoint.model(from: file, path: "fuzz.safetensors")
+    guard let (model, _) = try? Checkpoint.model(from: file, path: "fuzz.safetensors") else { return }
+    _ = try? model.architecture.cost()
 }
 
 #if FUZZING
