@@ -15,20 +15,23 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
 
-        // Modules depend downward only: oicsr → Explorer → Pruning → Engine; Terminal → Explorer's Grid.
+        // Modules depend downward only: oicsr → Explorer → Pruning → Engine. Canvas (the
+        // character grid, widgets, keys and theme) depends on nothing; the explorer draws into
+        // it and Terminal copies it to the screen.
         .target(name: "Engine", dependencies: ["CBLAS", "CZlib"], swiftSettings: kernelSettings),
         .target(name: "Pruning", dependencies: ["Engine"], swiftSettings: kernelSettings),
-        .target(name: "Explorer", dependencies: ["Pruning", "Engine"]),
-        .target(name: "Terminal", dependencies: ["Explorer", "CNCurses"]),
-        .executableTarget(name: "oicsr", dependencies: ["Engine", "Pruning", "Explorer", "Terminal"]),
+        .target(name: "Canvas"),
+        .target(name: "Explorer", dependencies: ["Canvas", "Pruning", "Engine"]),
+        .target(name: "Terminal", dependencies: ["Canvas", "CNCurses"]),
+        .executableTarget(name: "oicsr", dependencies: ["Engine", "Pruning", "Canvas", "Explorer", "Terminal"]),
 
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "Engine", "TestSupport"]),
         // Runs the real binary, so it depends on the executable to have it built first.
-        .testTarget(name: "CLITests", dependencies: ["Engine", "oicsr"]),
+        .testTarget(name: "CLITests", dependencies: ["Engine", "Pruning", "oicsr"]),
         // Golden screens are read from the source tree (#filePath), not bundled as resources.
-        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Engine", "Pruning"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Canvas", "Engine", "Pruning"], exclude: ["__Snapshots__"]),
 
         // One fuzz target per parser (scripts/fuzz.sh builds them with libFuzzer and ASan); a
         // plain build replays inputs given as files.

@@ -1,3 +1,4 @@
+import Canvas
 import Engine
 import Pruning
 
@@ -22,11 +23,11 @@ public enum ExplorerBenchmark {
         let network = try Model(architecture: model.architecture(), seed: 1)
         let analysis = try ModelAnalysis(model: network)
         let description = ModelDescription(name: model.rawValue, path: "\(model.rawValue).safetensors", dataset: "fashion-mnist",
-                                           regularizer: RegularizerKind.oicsrGL.rawValue, lambda: 1e-4,
+                                           regularizer: Recipe.Regularization(kind: .oicsrGL, lambda: 1e-4),
                                            trainExamples: 0, testExamples: 0)
         var state = ExplorerState(model: description, analysis: analysis, size: size)
         state.send(.command(.targetUpLarge))
-        state.send(.command(.openLayer))
+        state.send(.command(.openGroup))
         var up = true
         let frame = Benchmark.best(seconds: seconds, minimumRuns: 20) {
             // Back and forth, so the target stays in range however many runs there are.

@@ -1,3 +1,4 @@
+import Canvas
 import Engine
 import Pruning
 
@@ -24,7 +25,7 @@ public final class ExplorerSession {
     /// Explores a trained model. Computes its groups and energies here, on the caller's thread.
     public init(model: Model, info: CheckpointInfo, path: String, data: DataSplits, size: Size) throws {
         let description = ModelDescription(name: model.architecture.name, path: path, dataset: data.test.name,
-                                           regularizer: info.regularizer, lambda: info.lambda,
+                                           regularizer: try info.recipe(file: path).regularizer,
                                            trainExamples: data.train.count, testExamples: data.test.count)
         state = ExplorerState(model: description, analysis: try ModelAnalysis(model: model), size: size)
         self.data = data
@@ -35,7 +36,7 @@ public final class ExplorerSession {
     public init(trainingDefaultInto cachePath: String, data: DataSplits, size: Size) {
         let regularizer = DefaultModel.regularizer
         let description = ModelDescription(name: DefaultModel.architecture.rawValue, path: cachePath, dataset: data.train.name,
-                                           regularizer: regularizer.kind.rawValue, lambda: regularizer.options.lambda,
+                                           regularizer: Recipe.Regularization(regularizer),
                                            trainExamples: data.train.count, testExamples: data.test.count)
         state = ExplorerState(training: description, size: size)
         self.data = data
@@ -108,8 +109,10 @@ public final class ExplorerSession {
         switch request {
         case .trainDefault:
             work = { try Jobs.trainDefault(data: data, path: source, context: $0) }
-        case .prune(let plan, let coupled):
-            work = Self.on(dense) { try Jobs.prune(dense: $0, plan: plan, coupled: coupled, context: $1) }
+        case .prune(let plan, let settings, let removedShare):
+            work = Self.on(dense) {
+                try Jobs.prune(dense: $0, plan: plan, settings: settings, removedShare: removedShare, source: source, context: $1)
+            }
         case .evaluate(let evaluateDense, let evaluatePruned):
             let denseModel = evaluateDense ? dense : nil, prunedModel = evaluatePruned ? pruned : nil
             work = { try Jobs.evaluate(dense: denseModel, pruned: prunedModel, test: data.test, context: $0) }

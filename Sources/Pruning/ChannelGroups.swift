@@ -1,25 +1,36 @@
 import Engine
 
-// Channel groups, derived from the model graph (docs/design.md §4, §5).
+// Channel groups, derived from the model graph (docs/architecture-json.md §2, docs/design.md §5).
 //
-// Every activation tensor lives in a "channel space": a conv or linear layer opens a new
-// space for its output; BatchNorm, ReLU and pooling keep their input's space; global pooling
-// and flatten carry it into a vector (flatten with h·w features per channel); a residual
-// sum joins the spaces of its two inputs into one. A space is one set of prunable channels
-// when nothing outside the engine's control depends on its width: not the image, not the
-// logits. Channel i of a space is an out-in-channel: the i-th filter of every producer, the
-// i-th entries of every BatchNorm on the space, and the i-th input slice of every consumer.
+// Every activation's channels come from "channel spaces": a conv or linear layer opens a new
+// space for its output; layers whose channel i is their input's channel i keep their input's
+// spaces; a concatenation lays its inputs' spaces one after another (its output's *layout*);
+// a residual sum or a gate joins the spaces of its inputs pairwise. How a layer moves
+// channels is its kind's `ChannelFlow`. A space is one set of prunable channels when nothing
+// outside the engine's control depends on its width: not the image, not the logits, not a
+// grouped convolution. Channel i of a space is an out-in-channel: the i-th filter of every
+// producer, the i-th entry of every per-channel layer on it, the i-th input slice of every
+// consumer.
 
-/// A layer that reads a space, and how many input features each channel feeds.
-public struct Consumer: Equatable, Sendable {
+/// Where a group's channels sit in one layer.
+public struct ChannelSlice: Equatable, Sendable, Codable {
     public var layer: String
-    /// 1 for a conv, or a linear layer after global pooling; h·w after a flatten.
+    /// Position of the group's channel 0 among the layer's channels: its input channels for a
+    /// consumer, its output channels otherwise.
+    public var offset: Int
+    /// Input features each channel feeds: H·W for a linear layer after a flatten, else 1.
     public var featuresPerChannel: Int
+
+    public init(layer: String, offset: Int = 0, featuresPerChannel: Int = 1) {
+        self.layer = layer
+        self.offset = offset
+        self.featuresPerChannel = featuresPerChannel
+    }
 }
 
 /// The channels of one space: what lives and dies with each of them.
 public struct ChannelGroup: Equatable, Sendable, Identifiable {
-    /// Position among the model's groups (graph order of the first producer).
+    /// Position among the model's groups (graph order of the first layer whose output holds it).
     public var id: Int
     /// A short name: "conv2", or "layer1.0.conv1", or for a coupled residual space "stage
     /// of conv1" naming its first producer.
@@ -28,123 +39,196 @@ public struct ChannelGroup: Equatable, Sendable, Identifiable {
     /// Convolution (or linear) layers whose output channels these are.
     public var producers: [String]
     /// BatchNorm layers normalising these channels.
-    public var batchNorms: [String]
-    public var consumers: [Consumer]
-    /// Layers whose output lies in this space (producers, BatchNorms, ReLUs, pools, sums);
-    /// masking their outputs simulates removing channels.
-    public var members: [String]
+    public var batchNorms: [ChannelSlice]
+    /// Depthwise convolutions filtering each of these channels on its own.
+    public var depthwise: [ChannelSlice]
+    /// Layers that read these channels.
+    public var consumers: [ChannelSlice]
+    /// Layers whose output holds these channels (producers, per-channel layers, activations,
+    /// pools, sums, concatenations); masking their outputs simulates removing channels.
+    public var members: [ChannelSlice]
     /// True when a residual sum joins several producers into this space.
-    public var isCoupled: Bool { producers.count > 1 }
+    public var isCoupled: Bool
+}
+
+/// A run of a layer's channels that belongs to one group (or to no prunable group).
+public struct LayoutSegment: Equatable, Sendable {
+    /// The group, or nil when the channels cannot be pruned.
+    public var group: Int?
+    public var width: Int
+    /// Features per channel once flattened; 1 for a map.
+    public var featuresPerChannel: Int
 }
 
 /// The channel groups of a model.
 public struct ChannelGroups: Sendable {
-    public let architecture: Architecture
+    public let graph: ModelGraph
     /// Prunable groups (block-internal, plus coupled residual spaces when asked for).
     public let groups: [ChannelGroup]
     /// Spaces that are never pruned, with the reason, for `oicsr groups`.
     public let fixed: [(name: String, reason: String)]
-    /// Channel space of each layer's output, as an index into `spaces` (internal).
-    let spaceOfLayer: [Int]
-    /// Channel space of each layer's (first) input; -1 for the image.
-    let inputSpaceOfLayer: [Int]
-    /// Group id per space, or nil if the space is not prunable.
-    let groupOfSpace: [Int?]
+    /// Per layer, its output's channels as runs of groups.
+    public let outputLayouts: [[LayoutSegment]]
+    /// Per layer, its (first) input's channels as runs of groups.
+    public let inputLayouts: [[LayoutSegment]]
+
+    public var architecture: Architecture { graph.architecture }
+
+    /// Derives the groups of an architecture (resolving it first).
+    public init(architecture: Architecture, includeCoupled: Bool = false) throws(ArchitectureError) {
+        self.init(graph: try ModelGraph(architecture), includeCoupled: includeCoupled)
+    }
 
     /// Derives the groups. `includeCoupled` also offers the spaces joined by residual sums.
-    public init(architecture: Architecture, includeCoupled: Bool = false) throws(ArchitectureError) {
-        self.architecture = architecture
-        let shapes = try architecture.inferShapes()
-        let layers = architecture.layers
-        var index: [String: Int] = [:]
-        for (i, layer) in layers.enumerated() { index[layer.name] = i }
+    public init(graph: ModelGraph, includeCoupled: Bool = false) {
+        self.graph = graph
+        var spaces = SpaceTable()
+        // A layer's output as runs of spaces: (space, width, features per channel).
+        typealias Run = (space: Int, width: Int, features: Int)
+        var layouts: [[Run]] = []
+        let image: [Run] = [(SpaceTable.image, graph.architecture.input[0], 1)]
+        func layout(_ producer: Int) -> [Run] { producer < 0 ? image : layouts[producer] }
 
-        // Union-find over spaces. Space 0 is the image.
-        var parent = [0]
-        func find(_ x: Int) -> Int {
-            var x = x
-            while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
-            return x
-        }
-        func newSpace() -> Int { parent.append(parent.count); return parent.count - 1 }
-
-        var space = [Int](repeating: 0, count: layers.count)
-        var inputSpace = [Int](repeating: 0, count: layers.count)
-        var flattenFeatures = [Int](repeating: 1, count: layers.count)   // features per channel of a vector
-        for (i, layer) in layers.enumerated() {
-            let producers = (layer.inputs ?? [i == 0 ? Architecture.imageName : layers[i - 1].name]).map { index[$0] ?? -1 }
-            let inSpace = producers[0] < 0 ? 0 : space[producers[0]]
-            inputSpace[i] = inSpace
-            switch layer.kind {
-            case .conv2d, .linear:
-                space[i] = newSpace()
-            case .add:
-                let other = producers[1] < 0 ? 0 : space[producers[1]]
-                parent[find(other)] = find(inSpace)
-                space[i] = inSpace
-            case .flatten:
-                let input = producers[0] < 0 ? architecture.inputShape : shapes[producers[0]]
-                flattenFeatures[i] = input.isFlat ? 1 : input.pixels
-                space[i] = inSpace
-            case .batchnorm, .relu, .maxpool, .avgpool, .globalavgpool:
-                flattenFeatures[i] = producers[0] < 0 ? 1 : flattenFeatures[producers[0]]
-                space[i] = inSpace
+        for layer in graph.layers {
+            let input = layout(layer.producers[0])
+            switch layer.rule.channelFlow(layer) {
+            case .opens:
+                layouts.append([(spaces.open(), layer.output.channels, 1)])
+            case .passes:
+                layouts.append(input)
+            case .flattens:
+                let pixels = layer.input.isFlat ? 1 : layer.input.pixels
+                layouts.append(input.map { ($0.space, $0.width, $0.features * pixels) })
+            case .concatenates:
+                layouts.append(layer.producers.flatMap(layout))
+            case .joins(let residual):
+                let others = layer.producers.dropFirst().map(layout)
+                if others.allSatisfy({ $0.map(\.width) == input.map(\.width) }) {
+                    for other in others {
+                        for (a, b) in zip(input, other) { spaces.join(a.space, b.space, residual: residual) }
+                    }
+                } else {
+                    // Channels split differently on each side cannot be matched one to one.
+                    for run in input + others.joined() { spaces.fix(run.space, "joined by '\(layer.name)' to channels split differently") }
+                }
+                layouts.append(input)
+            case .fixes(let reason):
+                for run in input { spaces.fix(run.space, "read by \(reason) '\(layer.name)'") }
+                let space = spaces.open()
+                spaces.fix(space, "written by \(reason) '\(layer.name)'")
+                layouts.append([(space, layer.output.channels, 1)])
             }
         }
-        let roots = space.map(find)
-        let inputRoots = inputSpace.map(find)
-        let imageRoot = find(0)
-        let logitsRoot = roots[layers.count - 1]
+        if let last = layouts.last { for run in last { spaces.fix(run.space, "the class scores") } }
 
-        // Collect each space's producers, BatchNorms, consumers and members in graph order.
+        // Each space's producers, per-channel layers, consumers and members, in graph order.
         var order: [Int] = []
-        var producersOf: [Int: [String]] = [:], batchNormsOf: [Int: [String]] = [:]
-        var consumersOf: [Int: [Consumer]] = [:], membersOf: [Int: [String]] = [:], widthOf: [Int: Int] = [:]
-        for (i, layer) in layers.enumerated() {
-            let root = roots[i]
-            if membersOf[root] == nil { order.append(root) }
-            membersOf[root, default: []].append(layer.name)
-            switch layer.kind {
-            case .conv2d, .linear:
-                producersOf[root, default: []].append(layer.name)
-                widthOf[root] = shapes[i].channels
-            case .batchnorm: batchNormsOf[root, default: []].append(layer.name)
-            default: break
+        var found: [Int: SpaceFacts] = [:]
+        for layer in graph.layers {
+            let output = layouts[layer.index]
+            var offset = 0
+            for run in output {
+                let root = spaces.root(run.space)
+                if found[root] == nil { order.append(root); found[root] = SpaceFacts(width: run.width) }
+                found[root]!.members.append(ChannelSlice(layer: layer.name, offset: offset, featuresPerChannel: run.features))
+                offset += run.width
             }
-            if layer.kind == .conv2d || layer.kind == .linear {
-                let producer = (layer.inputs ?? [i == 0 ? Architecture.imageName : layers[i - 1].name]).first.flatMap { index[$0] }
-                let perChannel = producer.map { flattenFeatures[$0] } ?? 1
-                consumersOf[inputRoots[i], default: []].append(Consumer(layer: layer.name, featuresPerChannel: perChannel))
+            switch layer.rule.channelFlow(layer) {
+            case .opens:
+                found[spaces.root(output[0].space)]!.producers.append(layer.name)
+                var offset = 0
+                for run in layout(layer.producers[0]) {
+                    found[spaces.root(run.space)]?.consumers.append(ChannelSlice(layer: layer.name, offset: offset, featuresPerChannel: run.features))
+                    offset += run.width
+                }
+            case .passes(weighted: true):
+                var offset = 0
+                for run in output {
+                    let slice = ChannelSlice(layer: layer.name, offset: offset, featuresPerChannel: run.features)
+                    if layer.kind == .batchnorm { found[spaces.root(run.space)]!.batchNorms.append(slice) }
+                    else { found[spaces.root(run.space)]!.depthwise.append(slice) }
+                    offset += run.width
+                }
+            default:
+                break
             }
         }
 
         var groups: [ChannelGroup] = []
         var fixed: [(String, String)] = []
         var groupOfRoot: [Int: Int] = [:]
-        for root in order where root != imageRoot {
-            let producers = producersOf[root] ?? []
-            let name = producers.count > 1 ? "stage of \(producers[0])" : (producers.first ?? "?")
-            if root == logitsRoot { fixed.append((name, "the class scores")); continue }
-            if producers.count > 1 && !includeCoupled {
-                fixed.append((name, "joined by residual sums across \(producers.count) layers; prune with coupled channels on"))
+        for root in order where root != spaces.root(SpaceTable.image) {
+            let facts = found[root]!
+            let coupled = spaces.isCoupled(root)
+            let name = coupled ? "stage of \(facts.producers.first ?? "?")" : (facts.producers.first ?? "?")
+            if let reason = spaces.fixedReason(root) { fixed.append((name, reason)); continue }
+            if coupled && !includeCoupled {
+                fixed.append((name, "joined by residual sums across \(facts.producers.count) layers; prune with coupled channels on"))
                 continue
             }
             groupOfRoot[root] = groups.count
-            groups.append(ChannelGroup(id: groups.count, name: name, width: widthOf[root] ?? 0, producers: producers,
-                                       batchNorms: batchNormsOf[root] ?? [], consumers: consumersOf[root] ?? [],
-                                       members: membersOf[root] ?? []))
+            groups.append(ChannelGroup(id: groups.count, name: name, width: facts.width, producers: facts.producers,
+                                       batchNorms: facts.batchNorms, depthwise: facts.depthwise, consumers: facts.consumers,
+                                       members: facts.members, isCoupled: coupled))
         }
         self.groups = groups
         self.fixed = fixed
-        self.spaceOfLayer = roots
-        self.inputSpaceOfLayer = inputRoots.map { $0 == imageRoot ? -1 : $0 }
-        self.groupOfSpace = (0..<parent.count).map { groupOfRoot[$0] }
+        let segments = layouts.map { runs in
+            runs.map { LayoutSegment(group: groupOfRoot[spaces.root($0.space)], width: $0.width, featuresPerChannel: $0.features) }
+        }
+        self.outputLayouts = segments
+        self.inputLayouts = graph.layers.map { layer in
+            layer.producers[0] < 0 ? [LayoutSegment(group: nil, width: graph.architecture.input[0], featuresPerChannel: 1)]
+                : segments[layer.producers[0]]
+        }
     }
 
-    /// Group whose channels a layer outputs, if prunable.
-    public func outputGroup(ofLayer i: Int) -> Int? { groupOfSpace[spaceOfLayer[i]] }
-    /// Group whose channels a layer reads, if prunable.
-    public func inputGroup(ofLayer i: Int) -> Int? { inputSpaceOfLayer[i] < 0 ? nil : groupOfSpace[inputSpaceOfLayer[i]] }
-
     public var totalChannels: Int { groups.reduce(0) { $0 + $1.width } }
+
+    /// What is known of one space while the groups are collected.
+    private struct SpaceFacts {
+        var width: Int
+        var producers: [String] = []
+        var batchNorms: [ChannelSlice] = []
+        var depthwise: [ChannelSlice] = []
+        var consumers: [ChannelSlice] = []
+        var members: [ChannelSlice] = []
+    }
+}
+
+/// Union-find over channel spaces, remembering which joins were residual and which spaces
+/// cannot be pruned. Space 0 is the image.
+private struct SpaceTable {
+    static let image = 0
+    private var parent = [0]
+    private var coupled: Set<Int> = []
+    private var reasons: [Int: String] = [:]
+
+    mutating func open() -> Int {
+        parent.append(parent.count)
+        return parent.count - 1
+    }
+
+    func root(_ space: Int) -> Int {
+        var x = space
+        while parent[x] != x { x = parent[x] }
+        return x
+    }
+
+    mutating func join(_ a: Int, _ b: Int, residual: Bool) {
+        let (ra, rb) = (root(a), root(b))
+        let wasCoupled = coupled.contains(ra) || coupled.contains(rb)
+        let reason = reasons[ra] ?? reasons[rb]
+        if ra != rb { parent[rb] = ra }
+        if residual || wasCoupled { coupled.insert(ra) }
+        if let reason { reasons[ra] = reason }
+    }
+
+    mutating func fix(_ space: Int, _ reason: String) {
+        let r = root(space)
+        if reasons[r] == nil { reasons[r] = reason }
+    }
+
+    func isCoupled(_ root: Int) -> Bool { coupled.contains(root) }
+    func fixedReason(_ root: Int) -> String? { reasons[root] }
 }

@@ -25,25 +25,27 @@ struct Segment {
         }
     }
 
-    /// A producer's filter (out part): row `channel` of (out, kh, kw, in) or (out, in).
-    static func outRows(_ p: Parameter) -> Segment {
+    /// Filter `offset + channel` of (out, kh, kw, in) or (out, in): a producer's (offset 0) or
+    /// a depthwise convolution's.
+    static func outRows(_ p: Parameter, offset: Int = 0) -> Segment {
         let rowLength = p.value.count / p.value.shape[0]
-        return Segment(parameter: p, start: 0, channelStep: rowLength, run: rowLength, stride: 0, repeats: 1)
+        return Segment(parameter: p, start: offset * rowLength, channelStep: rowLength, run: rowLength, stride: 0, repeats: 1)
     }
 
     /// One value per channel: a bias, a BatchNorm scale or shift.
-    static func perChannel(_ p: Parameter) -> Segment {
-        Segment(parameter: p, start: 0, channelStep: 1, run: 1, stride: 0, repeats: 1)
+    static func perChannel(_ p: Parameter, offset: Int = 0) -> Segment {
+        Segment(parameter: p, start: offset, channelStep: 1, run: 1, stride: 0, repeats: 1)
     }
 
-    /// A consumer's input slice: (out, kh, kw, in) column `channel`, or the
+    /// A consumer's input slice: (out, kh, kw, in) column `offset + channel`, or the
     /// `featuresPerChannel` columns of a linear layer's (out, in) matrix.
-    static func inColumns(_ p: Parameter, featuresPerChannel: Int) -> Segment {
+    static func inColumns(_ p: Parameter, _ slice: ChannelSlice) -> Segment {
         switch p.role {
         case .convolutionWeight(let out, let kh, let kw, let input):
-            return Segment(parameter: p, start: 0, channelStep: 1, run: 1, stride: input, repeats: out * kh * kw)
+            return Segment(parameter: p, start: slice.offset, channelStep: 1, run: 1, stride: input, repeats: out * kh * kw)
         case .linearWeight(let out, let input):
-            return Segment(parameter: p, start: 0, channelStep: featuresPerChannel, run: featuresPerChannel, stride: input, repeats: out)
+            let f = slice.featuresPerChannel
+            return Segment(parameter: p, start: slice.offset * f, channelStep: f, run: f, stride: input, repeats: out)
         case .perChannel:
             preconditionFailure("\(p.name) has no input channels")
         }
@@ -54,6 +56,8 @@ struct Segment {
 struct GroupTensors {
     /// Per group: the filters (and biases) of its producers.
     var filters: [[Segment]] = []
+    /// Per group: the filters (and biases) of its depthwise convolutions.
+    var depthwise: [[Segment]] = []
     /// Per group: BatchNorm scales (γ).
     var scales: [[Segment]] = []
     /// Per group: BatchNorm shifts (β).
@@ -63,21 +67,24 @@ struct GroupTensors {
 
     init(model: Model, groups: ChannelGroups) {
         func parameter(_ name: String) -> Parameter? { model.parameter(named: name) }
+        func rows(_ layer: String, offset: Int) -> [Segment] {
+            var segments = [Segment.outRows(parameter(layer + ".weight")!, offset: offset)]
+            if let bias = parameter(layer + ".bias") { segments.append(.perChannel(bias, offset: offset)) }
+            return segments
+        }
         for group in groups.groups {
-            filters.append(group.producers.flatMap { layer -> [Segment] in
-                var segments = [Segment.outRows(parameter(layer + ".weight")!)]
-                if let bias = parameter(layer + ".bias") { segments.append(.perChannel(bias)) }
-                return segments
-            })
-            scales.append(group.batchNorms.map { .perChannel(parameter($0 + ".weight")!) })
-            shifts.append(group.batchNorms.map { .perChannel(parameter($0 + ".bias")!) })
-            inputs.append(group.consumers.map { .inColumns(parameter($0.layer + ".weight")!, featuresPerChannel: $0.featuresPerChannel) })
+            filters.append(group.producers.flatMap { rows($0, offset: 0) })
+            depthwise.append(group.depthwise.flatMap { rows($0.layer, offset: $0.offset) })
+            scales.append(group.batchNorms.map { .perChannel(parameter($0.layer + ".weight")!, offset: $0.offset) })
+            shifts.append(group.batchNorms.map { .perChannel(parameter($0.layer + ".bias")!, offset: $0.offset) })
+            inputs.append(group.consumers.map { .inColumns(parameter($0.layer + ".weight")!, $0) })
         }
     }
 
-    /// The out part of group g: filters, and BatchNorm scale and shift when `withBatchNorm`.
+    /// The out part of group g: filters, depthwise filters, and BatchNorm scale and shift
+    /// when `withBatchNorm`.
     func outPart(_ g: Int, withBatchNorm: Bool) -> [Segment] {
-        filters[g] + (withBatchNorm ? scales[g] + shifts[g] : [])
+        filters[g] + depthwise[g] + (withBatchNorm ? scales[g] + shifts[g] : [])
     }
 
     /// The whole out-in-channel group g (docs/design.md §5).

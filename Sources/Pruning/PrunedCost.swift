@@ -31,17 +31,16 @@ public struct CostFigures: Equatable, Sendable, Codable {
 }
 
 public struct WidthCostModel: Sendable {
-    /// One layer's cost: macs = macFactor·in·out, parameters = weightFactor·in·out + perOut·out,
-    /// with in/out the widths of its groups (or fixed widths).
+    /// One layer's cost as its kind's `CostForm` of the widths it reads and writes.
     struct Term: Sendable {
-        var inGroup: Int?, inWidth: Int
-        var outGroup: Int?, outWidth: Int
-        var macFactor: Int, weightFactor: Int, perOut: Int
+        var inputs: [LayoutSegment]
+        var outputs: [LayoutSegment]
+        var form: CostForm
 
         func cost(_ widths: [Int]) -> (macs: Int, parameters: Int) {
-            let i = inGroup.map { widths[$0] } ?? inWidth
-            let o = outGroup.map { widths[$0] } ?? outWidth
-            return (macFactor * i * o, weightFactor * i * o + perOut * o)
+            let i = inputs.reduce(0) { $0 + ($1.group.map { widths[$0] } ?? $1.width) * $1.featuresPerChannel }
+            let o = outputs.reduce(0) { $0 + ($1.group.map { widths[$0] } ?? $1.width) * $1.featuresPerChannel }
+            return (form.macs(inputs: i, outputs: o), form.parameters(inputs: i, outputs: o))
         }
     }
 
@@ -50,42 +49,19 @@ public struct WidthCostModel: Sendable {
     let termsOfGroup: [[Int]]
     public let originalWidths: [Int]
 
-    public init(groups: ChannelGroups) throws(ArchitectureError) {
-        let architecture = groups.architecture
-        let shapes = try architecture.inferShapes()
-        let producers = architecture.producerIndices()
+    public init(groups: ChannelGroups) {
         var terms: [Term] = []
-        for (i, layer) in architecture.layers.enumerated() {
-            let input = producers[i][0] < 0 ? architecture.inputShape : shapes[producers[i][0]]
-            let out = shapes[i]
-            let outGroup = groups.outputGroup(ofLayer: i)
-            switch layer.kind {
-            case .conv2d:
-                let k = layer.kernel! * layer.kernel!
-                terms.append(Term(inGroup: groups.inputGroup(ofLayer: i), inWidth: input.channels, outGroup: outGroup,
-                                  outWidth: out.channels, macFactor: k * out.pixels, weightFactor: k,
-                                  perOut: layer.hasBias ? 1 : 0))
-            case .linear:
-                // A linear layer after a flatten reads h·w features per channel of its group.
-                let inGroup = groups.inputGroup(ofLayer: i)
-                let perChannel = inGroup.map { g in groups.groups[g].consumers.first { $0.layer == layer.name }!.featuresPerChannel } ?? 1
-                terms.append(Term(inGroup: inGroup, inWidth: input.channels / perChannel, outGroup: outGroup,
-                                  outWidth: out.channels, macFactor: perChannel, weightFactor: perChannel,
-                                  perOut: layer.hasBias ? 1 : 0))
-            case .batchnorm:
-                terms.append(Term(inGroup: nil, inWidth: 0, outGroup: outGroup, outWidth: out.channels,
-                                  macFactor: 0, weightFactor: 0, perOut: 2))
-            default:
-                break
-            }
+        for layer in groups.graph.layers {
+            let form = layer.rule.cost(layer)
+            guard form != .free else { continue }
+            terms.append(Term(inputs: groups.inputLayouts[layer.index], outputs: groups.outputLayouts[layer.index], form: form))
         }
         self.terms = terms
-        var byGroup = [[Int]](repeating: [], count: groups.groups.count)
+        var byGroup = [Set<Int>](repeating: [], count: groups.groups.count)
         for (t, term) in terms.enumerated() {
-            if let g = term.inGroup { byGroup[g].append(t) }
-            if let g = term.outGroup, term.inGroup != g { byGroup[g].append(t) }
+            for segment in term.inputs + term.outputs { if let g = segment.group { byGroup[g].insert(t) } }
         }
-        self.termsOfGroup = byGroup
+        self.termsOfGroup = byGroup.map { $0.sorted() }
         self.originalWidths = groups.groups.map(\.width)
     }
 

@@ -27,8 +27,8 @@ public struct RegularizerChoice: Equatable, Sendable {
     }
 
     /// A trainer for `model` with this regularizer attached.
-    public func trainer(for model: Model, configuration: TrainingConfiguration) throws -> Trainer {
-        let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: includeCoupled)
+    public func trainer(for model: Model, configuration: TrainingConfiguration) -> Trainer {
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: includeCoupled)
         return Trainer(model: model, configuration: configuration,
                        regularizer: Regularizers.make(kind, options: options, model: model, groups: groups))
     }

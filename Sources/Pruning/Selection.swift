@@ -97,9 +97,9 @@ public enum GreedySelection {
     /// The walk over `model`'s channels ranked by `criterion` under `normalization`.
     public static func walk(model: Model, groups: ChannelGroups, criterion: ImportanceCriterion,
                             normalization: EnergyNormalization, metric: TargetMetric,
-                            limits: SelectionLimits = SelectionLimits(), capWidths: [Int]? = nil) throws -> Selection {
+                            limits: SelectionLimits = SelectionLimits(), capWidths: [Int]? = nil) -> Selection {
         let energies = Energies(model: model, groups: groups, criterion: criterion).normalized(normalization)
-        return walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: metric, limits: limits, capWidths: capWidths)
+        return walk(energies: energies, cost: WidthCostModel(groups: groups), metric: metric, limits: limits, capWidths: capWidths)
     }
 
     /// Walks all channels in ascending normalised energy (ties: group order, then index).

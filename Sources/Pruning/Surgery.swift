@@ -2,95 +2,69 @@ import Engine
 
 // Surgery: a new, physically smaller model from a plan; the source model is untouched
 // (as Distiller's thinning, but building a new model rather than editing one in place).
-// One rule per layer kind: a conv or linear layer keeps the rows of its kept output
-// channels and the columns of its kept input channels; a BatchNorm keeps its kept channels.
+// Every layer keeps the output channels and input features of its kept channels; how a
+// kind's spec and tensors shrink is its rule's (`LayerRule.resized`, `LayerRule.slice`).
 
 public enum Surgery {
     /// The pruned model. Its architecture records the new widths.
-    public static func prune(_ model: Model, groups: ChannelGroups, plan: PruningPlan) throws -> Model {
+    public static func prune(_ model: Model, groups: ChannelGroups, plan: PruningPlan) throws(ArchitectureError) -> Model {
         let kept = plan.kept
-        var architecture = model.architecture
-        let producers = architecture.producerIndices()
-        for (i, layer) in architecture.layers.enumerated() {
-            if let g = groups.outputGroup(ofLayer: i), layer.kind == .conv2d || layer.kind == .linear {
-                architecture.layers[i].outChannels = kept[g].count
+        let graph = model.graph
+        var architecture = graph.architecture
+        var keptOutputs: [[Int]?] = [], keptInputs: [[Int]?] = []
+        for layer in graph.layers {
+            let outputs = keptIndices(groups.outputLayouts[layer.index], kept: kept, features: false)
+            let inputs = keptIndices(groups.inputLayouts[layer.index], kept: kept, features: true)
+            keptOutputs.append(outputs)
+            keptInputs.append(inputs)
+            var spec = layer.rule.resized(layer.spec, outputChannels: outputs?.count ?? layer.output.channels)
+            if spec.inChannels != nil {
+                spec.inChannels = keptIndices(groups.inputLayouts[layer.index], kept: kept, features: false)?.count ?? layer.input.channels
             }
-            if architecture.layers[i].inChannels != nil {
-                architecture.layers[i].inChannels = groups.inputGroup(ofLayer: i).map { kept[$0].count }
-                    ?? (producers[i][0] < 0 ? architecture.input[0] : model.shapes[producers[i][0]].channels)
-            }
+            architecture.layers[layer.index] = spec
         }
-        let pruned = try Model(architecture: architecture)
+        // Fails only for a plan that empties a group.
+        let pruned = Model(graph: try ModelGraph(architecture, source: "the pruned architecture"))
 
-        for (i, layer) in model.architecture.layers.enumerated() {
-            let outKept = groups.outputGroup(ofLayer: i).map { kept[$0] }
-            let inKept = groups.inputGroup(ofLayer: i).map { kept[$0] }
-            switch layer.kind {
-            case .conv2d, .linear:
-                let weight = model.parameter(named: layer.name + ".weight")!
-                let target = pruned.parameter(named: layer.name + ".weight")!
-                target.value.copy(from: slice(weight, rows: outKept, columns: inKept, groups: groups, layer: i))
-                if let bias = model.parameter(named: layer.name + ".bias") {
-                    pruned.parameter(named: layer.name + ".bias")!.value.copy(from: pick(bias.value.values, outKept))
-                }
-            case .batchnorm:
-                for suffix in [".weight", ".bias"] {
-                    pruned.parameter(named: layer.name + suffix)!.value.copy(from: pick(model.parameter(named: layer.name + suffix)!.value.values, outKept))
-                }
-                for (source, target) in zip(model.buffers.filter { $0.name.hasPrefix(layer.name + ".") },
-                                            pruned.buffers.filter { $0.name.hasPrefix(layer.name + ".") }) {
-                    target.tensor.copy(from: pick(source.tensor.values, outKept))
-                }
-            default:
-                break
+        for layer in graph.layers {
+            let tensors = zip(model.tensors(ofLayer: layer.index), pruned.tensors(ofLayer: layer.index))
+            for ((value, role), (destination, _)) in tensors {
+                destination.copy(from: layer.rule.slice(value.values, role: role, layer: layer,
+                                                        keptOutputs: keptOutputs[layer.index], keptInputs: keptInputs[layer.index]))
             }
         }
         return pruned
     }
 
-    private static func pick(_ values: [Float], _ indices: [Int]?) -> [Float] {
-        indices.map { $0.map { values[$0] } } ?? values
-    }
-
-    /// The kept rows (output channels) and input columns of a conv (out, kh, kw, in) or
-    /// linear (out, in) weight; nil keeps all.
-    private static func slice(_ weight: Parameter, rows: [Int]?, columns: [Int]?, groups: ChannelGroups, layer: Int) -> [Float] {
-        let values = weight.value.values
-        let out = weight.value.shape[0]
-        switch weight.role {
-        case .convolutionWeight(_, let kh, let kw, let input):
-            let keptRows = rows ?? Array(0..<out), keptColumns = columns ?? Array(0..<input)
-            var result: [Float] = []
-            result.reserveCapacity(keptRows.count * kh * kw * keptColumns.count)
-            for o in keptRows { for tap in 0..<(kh * kw) { for c in keptColumns {
-                result.append(values[(o * kh * kw + tap) * input + c])
-            } } }
-            return result
-        case .linearWeight(_, let input):
-            let perChannel = groups.inputGroup(ofLayer: layer).flatMap { g in
-                groups.groups[g].consumers.first { $0.layer == groups.architecture.layers[layer].name }?.featuresPerChannel
-            } ?? 1
-            let keptColumns = columns.map { $0.flatMap { c in (c * perChannel)..<((c + 1) * perChannel) } } ?? Array(0..<input)
-            let keptRows = rows ?? Array(0..<out)
-            return keptRows.flatMap { o in keptColumns.map { values[o * input + $0] } }
-        case .perChannel:
-            preconditionFailure("\(weight.name) is not a weight matrix")
+    /// The kept channels (or, with `features`, the kept input features) of a layout, or nil
+    /// when nothing in it is removed.
+    static func keptIndices(_ layout: [LayoutSegment], kept: [[Int]], features: Bool) -> [Int]? {
+        guard layout.contains(where: { $0.group.map { kept[$0].count < $0 } != nil }) else { return nil }
+        var indices: [Int] = []
+        var offset = 0
+        for segment in layout {
+            let f = features ? segment.featuresPerChannel : 1
+            let channels = segment.group.map { kept[$0] } ?? Array(0..<segment.width)
+            for c in channels { indices.append(contentsOf: (offset + c * f)..<(offset + (c + 1) * f)) }
+            offset += segment.width * f
         }
+        return indices
     }
 }
 
 extension PruningPlan {
-    /// Output masks that zero the removed channels in every layer of their groups: the
+    /// Output masks that zero the removed channels in every layer that holds them: the
     /// unpruned model with these masks computes what the pruned model computes.
     public func masks(groups: ChannelGroups) -> [String: [Float]] {
+        let kept = self.kept
         var masks: [String: [Float]] = [:]
-        for group in groups.groups where !removed[group.id].isEmpty {
-            var mask = [Float](repeating: 1, count: group.width)
-            for channel in removed[group.id] { mask[channel] = 0 }
-            for member in group.members
-            where groups.architecture.layers.first(where: { $0.name == member })?.kind != .flatten {
-                masks[member] = mask
-            }
+        for layer in groups.graph.layers {
+            let layout = groups.outputLayouts[layer.index]
+            guard layout.contains(where: { $0.group.map { !removed[$0].isEmpty } ?? false }) else { continue }
+            // One factor per output value of an example: per channel of a map, per feature of a vector.
+            var mask = [Float](repeating: 0, count: layout.reduce(0) { $0 + $1.width * $1.featuresPerChannel })
+            for index in Surgery.keptIndices(layout, kept: kept, features: true) ?? Array(mask.indices) { mask[index] = 1 }
+            masks[layer.name] = mask
         }
         return masks
     }

@@ -3,7 +3,7 @@
 // `Appearance` and plain Swift values.
 
 internal import CNCurses
-import Explorer
+import Canvas
 
 #if canImport(Glibc)
 import Glibc

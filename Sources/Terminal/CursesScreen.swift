@@ -2,7 +2,7 @@
 // that changed since the previous frame, and turns key presses into `Key`s. The explorer
 // decides everything else.
 
-import Explorer
+import Canvas
 
 #if canImport(Glibc)
 import Glibc

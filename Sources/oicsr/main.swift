@@ -12,6 +12,7 @@ let commands: [(CommandSpec, (ParsedArguments) throws -> Void)] = [
     (EnergiesCommand.spec, EnergiesCommand.run),
     (StudyCommand.spec, StudyCommand.run),
     (InfoCommand.spec, InfoCommand.run),
+    (PredictCommand.spec, PredictCommand.run),
     (BenchCommand.spec, BenchCommand.run),
 ]
 
@@ -40,8 +41,12 @@ let overview = """
         return Failure.report(UsageError(argument: name, problem: "unknown command; commands: \(commands.map(\.0.name).joined(separator: ", "))"))
     }
     do {
+        if let text = ProcessInfo.processInfo.environment[Parallel.environmentVariable], !text.isEmpty,
+           Parallel.configuredWorkers(environment: ProcessInfo.processInfo.environment) == nil {
+            throw UsageError(argument: Parallel.environmentVariable, problem: "'\(text)' is not a worker count from 1 to \(Parallel.maximumWorkers)")
+        }
         let parsed = try ParsedArguments(arguments, for: spec)
-        if parsed.flag("help") {
+        if parsed.wantsHelp {
             print(spec.help)
             return ExitStatus.success
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Engine
+import Pruning
 
 // The command line as a user meets it: the real binary, real files, exit statuses and the
 // one-line messages for bad input. Data sets are tiny IDX files written here, and the model
@@ -180,7 +181,7 @@ struct CLITests {
         #expect(process.terminationStatus == 130, "\(message)")
         #expect(message.contains("--resume"))
         let saved = try Checkpoint.load(path: w.path("run.safetensors")).1
-        let completed = saved.metrics["epochs_completed"] ?? 0
+        let completed = try saved.recipe(file: "run.safetensors").training?.epochsCompleted ?? 0
         #expect(completed >= 1 && completed < 4, "an interrupted run holds a whole epoch")
 
         let resumed = try CLI.run(arguments + ["--out", "run.safetensors", "--resume", "--json"], in: w.folder)
@@ -223,8 +224,14 @@ struct CLITests {
                                  "--bn-recalibrate", "100", "--out", "small.safetensors", "--json")
         #expect(pruned.status == 0, "\(pruned.stderr)")
         let (model, info) = try Checkpoint.load(path: w.path("small.safetensors"))
-        #expect(try model.architecture.cost().macs < (try Checkpoint.load(path: w.path("tiny.safetensors")).0.architecture.cost().macs) * 7 / 10 + 1)
-        #expect(info.regularizer == "oicsr-gl")
+        #expect(model.graph.cost.macs < (try Checkpoint.load(path: w.path("tiny.safetensors")).0.graph.cost.macs) * 7 / 10 + 1)
+        let recipe = try info.recipe(file: "small.safetensors")
+        #expect(recipe.regularizer.kind == .oicsrGL && recipe.regularizer.lambda == 0.001)
+        #expect(recipe.pruning?.source == "tiny.safetensors" && recipe.pruning?.metric == .flops && recipe.pruning?.target == 0.3)
+        let keptChannels: Int = recipe.pruning?.kept.values.reduce(0) { $0 + $1.count } ?? -1
+        let convWidths: Int = model.architecture.layers.filter { $0.kind == .conv2d }.reduce(0) { $0 + $1.outChannels! }
+        #expect(keptChannels == convWidths)
+        #expect(recipe.fineTuning?.epochs == 1 && recipe.batchNormReestimation == 100 && recipe.training?.epochs != nil)
         #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
     }
 
@@ -247,7 +254,7 @@ struct CLITests {
         let csv = try w.oicsr("energies", "tiny.safetensors", "--csv")
         #expect(csv.status == 0)
         let lines = csv.stdout.split(separator: "\n")
-        #expect(lines.first == "group,channel,energy,raw,per-weight,layer-mean,layer-share,rank")
+        #expect(lines.first == "group,channel,raw,per-weight,layer-mean,layer-share,rank")
         #expect(lines.count == 1 + 6 + 8)
         Self.expectRejected(try w.oicsr("energies", "resnet20"), mentioning: ["resnet20", "trained checkpoint"])
     }

@@ -102,14 +102,15 @@ struct HostileInputTests {
         let w = try Workspace()
         #expect(try w.train().status == 0)
         #expect(mkfifo(w.path("fifo"), 0o644) == 0)
+        #expect(symlink("fifo", w.path("link-to-fifo")) == 0)
         try FileManager.default.createDirectory(atPath: w.path("folder"), withIntermediateDirectories: false)
-        var targets = [("fifo", "is a FIFO (named pipe)"), ("folder", "is a directory")]
+        var targets = ["fifo", "link-to-fifo", "folder"]
         // A copy of /dev/null's node in the workspace (never the real one); needs root.
         var null = stat()
         if stat("/dev/null", &null) == 0 && mknod(w.path("device"), S_IFCHR | 0o666, null.st_rdev) == 0 {
-            targets.append(("device", "is a character device"))
+            targets.append("device")
         }
-        for (target, kind) in targets {
+        for target in targets {
             var before = stat()
             #expect(lstat(w.path(target), &before) == 0)
             let commands = [
@@ -118,9 +119,10 @@ struct HostileInputTests {
             ]
             for command in commands {
                 let run = try w.shell(#"exec timeout -s KILL 60 "$OICSR" "# + command)
+                // Refused up front by the command, or at the save by AtomicFile: bad input either way.
                 #expect(run.status == 2, "\(command): exit status \(run.status)")
-                #expect(run.stderr.hasSuffix("oicsr: \(target): \(kind), not a regular file; refusing to replace it (write to a regular file instead)\n"),
-                        "\(command): \(run.stderr)")
+                let last = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+                #expect(last.contains(target) && last.contains("not a regular file"), "\(command): \(run.stderr)")
                 var after = stat()
                 #expect(lstat(w.path(target), &after) == 0)
                 #expect(after.st_mode == before.st_mode && after.st_ino == before.st_ino, "\(command): \(target) left as it was")

@@ -5,13 +5,13 @@ import Testing
 @Suite("Architectures and the cost model")
 struct ArchitectureTests {
     @Test func convnetSCost() throws {
-        let cost = try BuiltInModel.convnetS.architecture().cost()
+        let cost = try ModelGraph(BuiltInModel.convnetS.architecture()).cost
         #expect(cost.macs == 21_903_104)
         #expect(cost.parameters == 140_458)
     }
 
     @Test func resnet20Cost() throws {
-        let cost = try BuiltInModel.resnet20.architecture(input: [1, 28, 28], classes: 10).cost()
+        let cost = try ModelGraph(BuiltInModel.resnet20.architecture(input: [1, 28, 28], classes: 10)).cost
         #expect(cost.macs == 31_021_952)
         #expect(cost.parameters == 272_186)
     }
@@ -21,7 +21,7 @@ struct ArchitectureTests {
         for builtIn in BuiltInModel.allCases {
             let arch = builtIn.architecture(input: [3, 32, 32], classes: 100)
             let model = try Model(architecture: arch)
-            #expect(try arch.cost().parameters == model.parameters.reduce(0) { $0 + $1.value.count }, "\(builtIn)")
+            #expect(try ModelGraph(arch).cost.parameters == model.parameters.reduce(0) { $0 + $1.value.count }, "\(builtIn)")
         }
     }
 

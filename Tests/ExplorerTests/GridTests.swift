@@ -1,5 +1,6 @@
 // The grid, its geometry, text fitting, number formats, keys and themes.
 
+import Canvas
 import Explorer
 import Testing
 

@@ -1,6 +1,7 @@
 // Golden screens of every view at the minimum size (80x24) and a larger one (120x40), and
 // of the too-small screen. Re-record with OICSR_RECORD_SNAPSHOTS=1 (see Support/Snapshot.swift).
 
+import Canvas
 import Explorer
 import Testing
 
@@ -17,7 +18,7 @@ struct ScreenTests {
     @Test(arguments: sizes) func layerMidStepping(size: Size) {
         var state = Fixtures.state(size: size)
         Fixtures.press([">", ">", "+", "+", .tab] + Array(repeating: "]", count: 5) + ["["], on: &state)
-        #expect(state.view == .layer)
+        #expect(state.view == .group)
         assertSnapshot(ExplorerView.render(state, size: size), named: "layer-stepping-\(size)")
     }
 

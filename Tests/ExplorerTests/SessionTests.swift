@@ -3,6 +3,7 @@
 // machine keeps answering, and their results land in the before/after panel.
 
 import Engine
+import Canvas
 import Explorer
 import Foundation
 import Pruning
@@ -45,8 +46,9 @@ struct SessionTests {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 1)
-        let info = CheckpointInfo(architecture: model.architecture, normalization: .identity(channels: 1), dataset: "synthetic",
-                                  classNames: (0..<10).map(String.init), regularizer: "oicsr-gl", lambda: 1e-4)
+        var info = CheckpointInfo(architecture: model.architecture, normalization: .identity(channels: 1), dataset: "synthetic",
+                                  classNames: (0..<10).map(String.init))
+        info.record(Recipe(regularizer: Recipe.Regularization(kind: .oicsrGL, lambda: 1e-4)))
         let source = folder.appendingPathComponent("tiny.safetensors").path
         try Checkpoint.save(model, info: info, to: source)
         let session = try ExplorerSession(model: model, info: info, path: source, data: Self.data(), size: Size(width: 100, height: 30))
@@ -54,7 +56,7 @@ struct SessionTests {
         for key: Key in [">", ">", ">", "p"] { session.handle(key) }
         #expect(session.state.job?.kind == .prune)
         session.handle("j")
-        #expect(session.state.layer == 1, "keys are answered while the job runs")
+        #expect(session.state.group == 1, "keys are answered while the job runs")
         Self.waitForJob(session)
         let pruned = try #require(session.state.results.pruned)
         #expect(pruned.after.macs < pruned.before.macs)
@@ -80,8 +82,12 @@ struct SessionTests {
         let saved = try #require(session.state.results.pruned?.savedPath)
         #expect(saved == folder.appendingPathComponent("tiny-pruned-30.safetensors").path)
         let (reloaded, savedInfo) = try Checkpoint.load(path: saved)
-        #expect(try reloaded.architecture.cost().macs == pruned.after.macs)
-        #expect(savedInfo.training["pruned_from"] == source && savedInfo.metrics["top1"] != nil)
+        #expect(reloaded.graph.cost.macs == pruned.after.macs)
+        let recipe = try savedInfo.recipe(file: saved)
+        #expect(recipe.pruning?.source == source && recipe.pruning?.criterion == .outIn && savedInfo.metrics["top1"] != nil)
+        #expect(recipe.regularizer.kind == .oicsrGL, "the source's training is part of the pruned model's recipe")
+        let keptChannels: Int = recipe.pruning?.kept.values.reduce(0) { $0 + $1.count } ?? -1
+        #expect(keptChannels == pruned.after.channels)
         #expect(!session.state.hasUnsavedWork)
         #expect(try Checkpoint.load(path: source).0.architecture == model.architecture, "the source is untouched")
 
@@ -107,7 +113,9 @@ struct SessionTests {
         #expect(session.state.phase == .exploring)
         #expect(session.state.results.dense != nil)
         let (_, info) = try Checkpoint.load(path: cache)
-        #expect(info.regularizer == "oicsr-gl" && info.lambda == RegularizerChoice.defaultLambda(.oicsrGL))
+        let recipe = try info.recipe(file: cache)
+        #expect(recipe.regularizer.kind == .oicsrGL && recipe.regularizer.lambda == RegularizerChoice.defaultLambda(.oicsrGL))
+        #expect(recipe.training?.epochs == DefaultModel.configuration.epochs && recipe.training?.trainExamples == 64)
         session.handle("+")
         #expect(session.state.settings.steps > 0)
     }

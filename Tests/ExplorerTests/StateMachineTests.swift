@@ -2,6 +2,7 @@
 // stepping the walk, switching the normalisation, undo and redo, jobs, quitting, resizing.
 
 import Engine
+import Canvas
 import Explorer
 import Pruning
 import Testing
@@ -12,16 +13,16 @@ struct StateMachineTests {
         var state = Fixtures.state()
         let groups = state.groups.count
         Fixtures.press(["j", .down, "j"], on: &state)
-        #expect(state.layer == 3)
+        #expect(state.group == 3)
         Fixtures.press(Array(repeating: "j", count: 10), on: &state)
-        #expect(state.layer == groups - 1, "stops at the last layer")
+        #expect(state.group == groups - 1, "stops at the last layer")
         Fixtures.press(["k", .up], on: &state)
-        #expect(state.layer == groups - 3)
+        #expect(state.group == groups - 3)
         Fixtures.press(["g"], on: &state)
-        #expect(state.layer == 0)
+        #expect(state.group == 0)
 
         Fixtures.press([.enter], on: &state)
-        #expect(state.view == .layer)
+        #expect(state.view == .group)
         let first = state.channel
         Fixtures.press(["l", .right], on: &state)
         #expect(state.channel == state.channelOrder[2] && state.channel != first)
@@ -75,7 +76,7 @@ struct StateMachineTests {
         #expect(state.settings.steps == 3)
         #expect(state.settings.target == walk.selection.removedShare(after: 3))
         let third = walk.selection.steps[2]
-        #expect(state.layer == third.group && state.channel == third.channel, "the cursor follows the walk")
+        #expect(state.group == third.group && state.channel == third.channel, "the cursor follows the walk")
         let screen = ExplorerView.render(state, size: state.size).lines.joined(separator: "\n")
         #expect(screen.contains("step 3: \(state.groups[third.group].name) #\(third.channel) went"))
 
@@ -150,7 +151,7 @@ struct StateMachineTests {
         #expect(Fixtures.press(["p"], on: &state).isEmpty, "nothing selected, nothing to prune")
         Fixtures.press([">", ">"], on: &state)
         let effects = Fixtures.press(["p"], on: &state)
-        guard case .start(.prune(let plan, coupled: false))? = effects.first else {
+        guard case .start(.prune(let plan, let settings, let removedShare))? = effects.first, !settings.coupled else {
             Issue.record("expected a prune job, got \(effects)")
             return
         }
@@ -159,7 +160,7 @@ struct StateMachineTests {
 
         // The UI keeps answering: moving and changing the target work, another job waits.
         Fixtures.press(["j", "+"], on: &state)
-        #expect(state.layer == 1 && abs(state.settings.target - 0.21) < 1e-12)
+        #expect(state.group == 1 && abs(state.settings.target - 0.21) < 1e-12)
         #expect(Fixtures.press(["e"], on: &state).isEmpty)
         #expect(state.message?.text.contains("pruning is running") == true)
         #expect(Fixtures.press([.escape], on: &state) == [.cancelJob])
@@ -186,7 +187,7 @@ struct StateMachineTests {
             Issue.record("expected a save job")
             return
         }
-        #expect(facts.metrics["top1"] == 0.905 && facts.repairs["fine_tuned_epochs"] == "1")
+        #expect(facts.metrics["top1"] == 0.905 && facts.removedShare == state.removedShare)
         state.send(.job(.finished(.saved(path: "/models/convnet-s-pruned-30.safetensors"))))
         #expect(state.results.pruned?.isSaved == true && !state.hasUnsavedWork)
         #expect(Fixtures.press(["s"], on: &state).isEmpty, "saved already")
@@ -259,7 +260,7 @@ struct StateMachineTests {
         state.send(.resize(Size(width: 70, height: 20)))
         #expect(ExplorerView.render(state, size: state.size).lines.contains { $0.contains("Terminal too small") })
         Fixtures.press(["+", "j"], on: &state)
-        #expect(state.settings.target == 0 && state.layer == 0, "keys wait for a usable size")
+        #expect(state.settings.target == 0 && state.group == 0, "keys wait for a usable size")
         state.send(.resize(Fixtures.small))
         #expect(ExplorerView.render(state, size: state.size).lines[0].contains("oicsr"))
         state.send(.resize(Size(width: 80, height: 10)))

@@ -1,6 +1,7 @@
 // Every widget rendered into a small grid and compared with the expected lines (and, where
 // styles carry meaning, role codes). Two composites are pinned as golden files.
 
+import Canvas
 import Explorer
 import Testing
 

@@ -37,7 +37,7 @@ struct SurgeryTests {
         #expect(worst < 1e-4, "largest logit difference \(worst)")
         #expect(masked != expected, "the masks changed something")
         // The figures the selection promised are those of the pruned model.
-        let cost = try pruned.architecture.cost()
+        let cost = pruned.graph.cost
         #expect(cost.macs == selection.figures(after: count).macs)
         #expect(cost.parameters == selection.figures(after: count).parameters)
         #expect(selection.removedShare(after: count) >= target)
@@ -63,7 +63,7 @@ struct SurgeryTests {
         removed[4] = Array(stride(from: 0, to: 64, by: 2))
         let plan = PruningPlan(widths: groups.groups.map(\.width), removed: removed)
         let pruned = try Surgery.prune(model, groups: groups, plan: plan)
-        let cost = try pruned.architecture.cost()
+        let cost = pruned.graph.cost
         // conv1 225,792 + conv2 28·28·16·288 + conv3 14·14·64·144 + conv4 7,225,344 + conv5 7·7·96·576 + fc 96·10
         #expect(cost.macs == 225_792 + 3_612_672 + 1_806_336 + 7_225_344 + 2_709_504 + 960)
         #expect(cost.macs == 15_580_608)

@@ -1,5 +1,5 @@
-// Fuzz target: an architecture JSON document (Architecture.parse), then its cost, as the
-// commands compute it right after parsing.
+// Fuzz target: an architecture JSON document, parsed, checked and resolved into its graph
+// (Architecture.parseResolving: shapes, wiring and cost), as every command that reads one does.
 //
 // Built with libFuzzer and the address sanitizer by scripts/fuzz.sh (-D FUZZING): main hands
 // control to libFuzzer, which calls `parse` for every input it makes. A plain build is a
@@ -14,8 +14,7 @@ import CFuzzer
 /// Parses `bytes`; errors are the expected outcome for most inputs and are dropped. Only a
 /// crash, a sanitizer report or an allocation above the fuzzer's limit is a finding.
 func parse(_ bytes: [UInt8]) {
-    guard let architecture = try? Architecture.parse(Data(bytes), source: "fuzz.json") else { return }
-    _ = try? architecture.cost()
+    _ = try? Architecture.parseResolving(Data(bytes), source: "fuzz.json")
 }
 
 #if FUZZING

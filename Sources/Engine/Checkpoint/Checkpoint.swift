@@ -4,8 +4,8 @@ import Foundation
 // layouts, plus what is needed to use it again in `__metadata__` (docs/design.md §3). A PyTorch
 // user loads it with `safetensors.torch.load_file` into reference/torch_models.py.
 
-/// What a checkpoint records besides the tensors.
-public struct CheckpointInfo: Codable, Equatable, Sendable {
+/// What a checkpoint records besides the tensors (docs/architecture-json.md §3, §4).
+public struct CheckpointInfo: Equatable, Sendable {
     public var architecture: Architecture
     /// Input normalisation, per channel, applied to pixel/255.
     public var normalization: Normalization
@@ -13,19 +13,40 @@ public struct CheckpointInfo: Codable, Equatable, Sendable {
     public var dataset: String
     /// Class names, in label order.
     public var classNames: [String]
-    /// Regularizer used in training ("l2", "gl", "oicsr-gl", "l1-bn") and its λ.
-    public var regularizer: String
-    public var lambda: Double
-    /// Training facts: epochs, batch size, learning rate, schedule, seed, …
-    public var training: [String: String]
-    /// Metrics such as "top1", "loss".
+    /// Figures of the model such as "top1" and "loss" (keys in docs/architecture-json.md §4).
     public var metrics: [String: Double]
+    /// Every other `oicsr.` metadata entry, as written: how the model was trained and pruned.
+    /// The Pruning module's `Recipe` reads and writes them; the engine only carries them.
+    public var recipeMetadata: [String: String]
 
     public init(architecture: Architecture, normalization: Normalization, dataset: String, classNames: [String],
-                regularizer: String = "l2", lambda: Double = 0, training: [String: String] = [:], metrics: [String: Double] = [:]) {
+                metrics: [String: Double] = [:], recipeMetadata: [String: String] = [:]) {
         self.architecture = architecture; self.normalization = normalization; self.dataset = dataset
-        self.classNames = classNames; self.regularizer = regularizer; self.lambda = lambda
-        self.training = training; self.metrics = metrics
+        self.classNames = classNames; self.metrics = metrics; self.recipeMetadata = recipeMetadata
+    }
+
+    /// The metadata keys the engine itself reads and writes.
+    static let architectureKey = "oicsr.architecture", normalizationKey = "oicsr.normalization"
+    static let datasetKey = "oicsr.dataset", classNamesKey = "oicsr.class_names", metricsKey = "oicsr.metrics"
+    static let engineKeys: Set<String> = [architectureKey, normalizationKey, datasetKey, classNamesKey, metricsKey]
+}
+
+/// JSON in checkpoint metadata. Non-finite numbers (a diverged loss) are written as the
+/// strings "NaN", "Infinity" and "-Infinity" and read back as numbers.
+public enum MetadataJSON {
+    public static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        // Strings, numbers (non-finite ones as strings), booleans and containers of them
+        // always encode.
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) -> T? {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try? decoder.decode(T.self, from: Data(text.utf8))
     }
 }
 
@@ -43,25 +64,18 @@ public enum Checkpoint {
             switch role {
             case .convolutionWeight(let out, let kh, let kw, let input):
                 tensors.append(.init(name: name, shape: [out, input, kh, kw],
-                                     values: Layout.ohwiToOihw(tensor.values, out: out, kh: kh, kw: kw, input: input)))
+                                     values: WeightLayout.ohwiToOihw(tensor.values, out: out, kh: kh, kw: kw, input: input)))
             default:
                 tensors.append(.init(name: name, shape: tensor.shape, values: tensor.values))
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ value: T) -> String { String(decoding: try! encoder.encode(value), as: UTF8.self) }
-        let metadata: [String: String] = [
-            "format": "pt",
-            "oicsr.architecture": info.architecture.jsonString(),
-            "oicsr.normalization": json(info.normalization),
-            "oicsr.dataset": info.dataset,
-            "oicsr.class_names": json(info.classNames),
-            "oicsr.regularizer": info.regularizer,
-            "oicsr.lambda": String(info.lambda),
-            "oicsr.training": json(info.training),
-            "oicsr.metrics": json(info.metrics),
-        ]
+        var metadata = info.recipeMetadata
+        metadata["format"] = "pt"
+        metadata[CheckpointInfo.architectureKey] = info.architecture.jsonString()
+        metadata[CheckpointInfo.normalizationKey] = MetadataJSON.encode(info.normalization)
+        metadata[CheckpointInfo.datasetKey] = info.dataset
+        metadata[CheckpointInfo.classNamesKey] = MetadataJSON.encode(info.classNames)
+        metadata[CheckpointInfo.metricsKey] = MetadataJSON.encode(info.metrics)
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
@@ -73,6 +87,10 @@ public enum Checkpoint {
         return try model(from: file, path: path)
     }
 
+    /// Values an architecture may declare beyond what the file holds before loading gives up
+    /// without building the model (64 MB of floats).
+    static let mismatchAllowance = 1 << 24
+
     public static func model(from file: SafeTensorsFile, path: String) throws -> (Model, CheckpointInfo) {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(file: path, problem: problem) }
         func field(_ key: String) throws -> String {
@@ -80,31 +98,39 @@ public enum Checkpoint {
             return value
         }
         func decoded<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
-            guard let value = try? JSONDecoder().decode(T.self, from: Data(try field(key).utf8)) else {
-                throw fail("metadata '\(key)' is not valid")
-            }
+            guard let value = MetadataJSON.decode(T.self, from: try field(key)) else { throw fail("metadata '\(key)' is not valid") }
             return value
         }
-        let architecture: Architecture
+        let graph: ModelGraph
         do {
-            architecture = try Architecture.parse(Data(try field("oicsr.architecture").utf8), source: path + " (architecture)")
+            graph = try Architecture.parseResolving(Data(try field(CheckpointInfo.architectureKey).utf8), source: path + " (architecture)")
         } catch let error as ArchitectureError {
             throw fail("architecture in metadata: \(error.description)")
         }
-        let normalization = try decoded(Normalization.self, "oicsr.normalization")
+        let architecture = graph.architecture
+        let normalization = try decoded(Normalization.self, CheckpointInfo.normalizationKey)
         guard normalization.mean.count == architecture.input[0], normalization.std.count == architecture.input[0],
-              normalization.std.allSatisfy({ $0 > 0 }) else {
-            throw fail("metadata 'oicsr.normalization' does not give a positive std for each of the \(architecture.input[0]) input channels")
+              normalization.std.allSatisfy({ $0 > 0 && $0.isFinite }), normalization.mean.allSatisfy(\.isFinite) else {
+            throw fail("metadata 'oicsr.normalization' does not give a finite mean and positive std for each of the \(architecture.input[0]) input channels")
         }
+        let classNames = try decoded([String].self, CheckpointInfo.classNamesKey)
+        guard classNames.count == architecture.classes else {
+            throw fail("metadata 'oicsr.class_names' names \(classNames.count) classes, the architecture predicts \(architecture.classes)")
+        }
+        let metrics = file.metadata[CheckpointInfo.metricsKey] == nil ? [:] : try decoded([String: Double].self, CheckpointInfo.metricsKey)
         let info = CheckpointInfo(
-            architecture: architecture, normalization: normalization, dataset: try field("oicsr.dataset"),
-            classNames: try decoded([String].self, "oicsr.class_names"),
-            regularizer: file.metadata["oicsr.regularizer"] ?? "l2",
-            lambda: Double(file.metadata["oicsr.lambda"] ?? "0") ?? 0,
-            training: (try? decoded([String: String].self, "oicsr.training")) ?? [:],
-            metrics: (try? decoded([String: Double].self, "oicsr.metrics")) ?? [:])
+            architecture: architecture, normalization: normalization, dataset: try field(CheckpointInfo.datasetKey),
+            classNames: classNames, metrics: metrics,
+            recipeMetadata: file.metadata.filter { $0.key.hasPrefix("oicsr.") && !CheckpointInfo.engineKeys.contains($0.key) })
 
-        let model = try Model(architecture: architecture)
+        // An architecture that declares far more than the file holds is refused before the
+        // model is allocated; a small mismatch is allocated and named tensor by tensor below.
+        let declared = graph.cost.parameters
+        let held = file.tensors.reduce(0) { $0 + $1.values.count }
+        guard declared <= held + Self.mismatchAllowance else {
+            throw fail("the architecture declares \(declared) parameters, the file holds \(held) values")
+        }
+        let model = Model(graph: graph)
         var expected = Set<String>()
         for (name, tensor, role) in stateTensors(model) {
             expected.insert(name)
@@ -114,7 +140,7 @@ public enum Checkpoint {
                 guard stored.shape == [out, input, kh, kw] else {
                     throw fail("tensor '\(name)' has shape \(stored.shape), the architecture needs \([out, input, kh, kw])")
                 }
-                tensor.copy(from: Layout.oihwToOhwi(stored.values, out: out, kh: kh, kw: kw, input: input))
+                tensor.copy(from: WeightLayout.oihwToOhwi(stored.values, out: out, kh: kh, kw: kw, input: input))
             default:
                 guard stored.shape == tensor.shape else {
                     throw fail("tensor '\(name)' has shape \(stored.shape), the architecture needs \(tensor.shape)")
@@ -140,25 +166,6 @@ public enum Checkpoint {
             result += node.op.parameters.map { ($0.name, $0.value, $0.role) }
             result += node.op.buffers.map { ($0.name, $0.tensor, ParameterRole.perChannel) }
         }
-        return result
-    }
-}
-
-/// Conversions between the engine's (out, kh, kw, in) filters and PyTorch's (out, in, kh, kw).
-public enum Layout {
-    public static func ohwiToOihw(_ w: [Float], out: Int, kh: Int, kw: Int, input: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: w.count)
-        for o in 0..<out { for y in 0..<kh { for x in 0..<kw { for i in 0..<input {
-            result[((o * input + i) * kh + y) * kw + x] = w[((o * kh + y) * kw + x) * input + i]
-        } } } }
-        return result
-    }
-
-    public static func oihwToOhwi(_ w: [Float], out: Int, kh: Int, kw: Int, input: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: w.count)
-        for o in 0..<out { for y in 0..<kh { for x in 0..<kw { for i in 0..<input {
-            result[((o * kh + y) * kw + x) * input + i] = w[((o * input + i) * kh + y) * kw + x]
-        } } } }
         return result
     }
 }

@@ -6,8 +6,23 @@ import Foundation
 // too small to repay a thread hand-off run inline.
 
 public enum Parallel {
+    /// Environment variable setting the number of workers (1 to `maximumWorkers`); by
+    /// default one per core, at most 8. Read once, at first use: kernels size their scratch
+    /// by it, so it never changes while the process runs.
+    public static let environmentVariable = "OICSR_THREADS"
+    public static let maximumWorkers = 256
+
     /// Number of workers used for loops outside BLAS.
-    nonisolated(unsafe) public static var workers = max(1, min(ProcessInfoCores.count, 8))
+    public static let workers = configuredWorkers(environment: ProcessInfo.processInfo.environment) ?? defaultWorkers
+
+    public static var defaultWorkers: Int { max(1, min(ProcessInfoCores.count, 8)) }
+
+    /// The worker count `OICSR_THREADS` asks for; nil when it is unset, empty or not a count
+    /// from 1 to `maximumWorkers` (the command line reports that as an error before any work).
+    public static func configuredWorkers(environment: [String: String]) -> Int? {
+        guard let text = environment[environmentVariable], let count = Int(text), (1...maximumWorkers).contains(count) else { return nil }
+        return count
+    }
 
     /// Runs `body(range)` over `0..<count`, split into contiguous ranges across workers when
     /// `count * costPerItem` is large enough to be worth it.
@@ -35,8 +50,9 @@ public enum Parallel {
     }
 }
 
-/// Carries a non-Sendable closure into `concurrentPerform`. Sound because every worker
-/// writes a disjoint range and `concurrentPerform` returns only when all are done.
+/// Carries a non-Sendable closure into `concurrentPerform`. Sound because the callers give
+/// every part its own range and its own scratch (nothing shared is written), and
+/// `concurrentPerform` returns only when all parts are done.
 private struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -55,7 +55,9 @@ public struct NamedTensor {
     public let tensor: Tensor
 }
 
-protocol Operation: AnyObject {
+/// A layer's forward/backward pair. Public so that each kind's rule (`LayerRule`) can make
+/// its operation; the implementations stay inside the engine.
+public protocol Operation: AnyObject {
     var outputShape: FeatureShape { get }
     var parameters: [Parameter] { get }
     var buffers: [NamedTensor] { get }
@@ -68,6 +70,6 @@ protocol Operation: AnyObject {
 }
 
 extension Operation {
-    var parameters: [Parameter] { [] }
-    var buffers: [NamedTensor] { [] }
+    public var parameters: [Parameter] { [] }
+    public var buffers: [NamedTensor] { [] }
 }

@@ -22,6 +22,8 @@ final class Node {
 }
 
 public final class Model {
+    /// The architecture, resolved: shapes, producers, consumers and costs of every layer.
+    public let graph: ModelGraph
     public let architecture: Architecture
     /// Output shape of every layer, in `architecture.layers` order.
     public let shapes: [FeatureShape]
@@ -39,19 +41,23 @@ public final class Model {
     public var outputMasks: [String: [Float]] = [:]
 
     /// Builds the model with PyTorch's default initialisation, drawn from `seed`.
-    public init(architecture: Architecture, seed: UInt64 = 0) throws(ArchitectureError) {
-        let shapes = try architecture.inferShapes()
-        self.architecture = architecture
-        self.shapes = shapes
-        let producers = architecture.producerIndices()
+    public convenience init(architecture: Architecture, seed: UInt64 = 0) throws(ArchitectureError) {
+        self.init(graph: try ModelGraph(architecture), seed: seed)
+    }
+
+    /// Builds the model of a resolved graph with PyTorch's default initialisation, drawn from
+    /// `seed` (which also seeds the layers that draw random numbers in training).
+    public init(graph: ModelGraph, seed: UInt64 = 0) {
+        self.graph = graph
+        self.architecture = graph.architecture
+        self.shapes = graph.layers.map(\.output)
         var nodes: [Node] = []
         var trainableUpstream: [Bool] = []
-        for (i, spec) in architecture.layers.enumerated() {
-            let inputShapes = producers[i].map { $0 < 0 ? architecture.inputShape : shapes[$0] }
-            let op = Self.makeOperation(spec, input: inputShapes[0])
-            let dependsOnParameters = !op.parameters.isEmpty || producers[i].contains { $0 >= 0 && trainableUpstream[$0] }
+        for layer in graph.layers {
+            let op = layer.rule.makeOperation(layer, seed: seed &+ UInt64(layer.index) &* 0x9E37_79B9_7F4A_7C15)
+            let dependsOnParameters = !op.parameters.isEmpty || layer.producers.contains { $0 >= 0 && trainableUpstream[$0] }
             trainableUpstream.append(dependsOnParameters)
-            nodes.append(Node(spec: spec, op: op, producers: producers[i], needsGradient: dependsOnParameters))
+            nodes.append(Node(spec: layer.spec, op: op, producers: layer.producers, needsGradient: dependsOnParameters))
         }
         let image = Tensor(shape: [0])
         self.image = image
@@ -66,27 +72,15 @@ public final class Model {
         Initialization.pytorchDefault(parameters, generator: &generator)
     }
 
-    static func makeOperation(_ spec: LayerSpec, input: FeatureShape) -> any Operation {
-        switch spec.kind {
-        case .conv2d:
-            return Conv2dOp(name: spec.name, input: input, outChannels: spec.outChannels!, kernel: spec.kernel!,
-                            stride: spec.stride ?? 1, padding: spec.padding ?? 0, bias: spec.hasBias)
-        case .batchnorm: return BatchNorm2dOp(name: spec.name, input: input)
-        case .relu: return ReLUOp(input: input)
-        case .maxpool:
-            return MaxPoolOp(input: input, kernel: spec.kernel!, stride: spec.stride ?? spec.kernel!, padding: spec.padding ?? 0)
-        case .avgpool:
-            return AvgPoolOp(input: input, kernel: spec.kernel!, stride: spec.stride ?? spec.kernel!, padding: spec.padding ?? 0)
-        case .globalavgpool: return GlobalAvgPoolOp(input: input)
-        case .flatten: return FlattenOp(input: input)
-        case .linear: return LinearOp(name: spec.name, inFeatures: input.channels, outFeatures: spec.outChannels!, bias: spec.hasBias)
-        case .add: return AddOp(input: input)
-        }
-    }
-
     public var classes: Int { architecture.classes }
 
     public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
+
+    /// A layer's parameters, then its buffers, each with its layout, in checkpoint order.
+    public func tensors(ofLayer index: Int) -> [(tensor: Tensor, role: ParameterRole)] {
+        let op = nodes[index].op
+        return op.parameters.map { ($0.value, $0.role) } + op.buffers.map { ($0.tensor, ParameterRole.perChannel) }
+    }
 
     /// Logits (N, classes) for images (N, H, W, C). In training mode BatchNorm uses batch
     /// statistics and updates its running averages. The returned tensor is reused by the
@@ -129,6 +123,12 @@ public final class Model {
             if let mask = outputMasks[node.spec.name] { Self.applyMask(mask, to: gradient) }
             node.op.backward(node.inputs, node.output, gradient, node.inputGradients, batch: batch)
         }
+    }
+
+    /// Whether every parameter and BatchNorm statistic is a finite number (false once
+    /// training has diverged; such a model could not be loaded again).
+    public var hasFiniteWeights: Bool {
+        (parameters.map(\.value) + buffers.map(\.tensor)).allSatisfy { $0.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) } }
     }
 
     public func zeroGradients() {

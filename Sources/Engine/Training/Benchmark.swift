@@ -51,7 +51,7 @@ public enum Benchmark {
     public static func measure(_ architecture: Architecture, trainBatch: Int = 128, inferenceBatch: Int = 256,
                                seconds: Double = 2) throws -> ModelFigures {
         let model = try Model(architecture: architecture, seed: 1)
-        let macs = try architecture.cost().macs
+        let macs = try ModelGraph(architecture).cost.macs
         let shape = architecture.inputShape
         func images(_ n: Int) -> Tensor {
             var generator = SeededGenerator(seed: 5)

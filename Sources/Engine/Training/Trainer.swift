@@ -25,13 +25,6 @@ public struct TrainingConfiguration: Equatable, Sendable {
     public var seed: UInt64 = 1
 
     public init() {}
-
-    /// The recipe as checkpoint metadata (`CheckpointInfo.training`).
-    public var facts: [String: String] {
-        ["epochs": String(epochs), "batch_size": String(batchSize), "lr": String(learningRate),
-         "schedule": schedule.name, "momentum": String(momentum), "weight_decay": String(weightDecay),
-         "seed": String(seed)]
-    }
 }
 
 /// What one optimizer step saw.

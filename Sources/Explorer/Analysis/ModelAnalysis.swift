@@ -1,3 +1,4 @@
+import Canvas
 import Engine
 import Pruning
 
@@ -28,7 +29,7 @@ public struct ModelAnalysis: Sendable {
 
     public init(model: Model) throws(ArchitectureError) {
         architecture = model.architecture
-        let macs = try model.architecture.cost()
+        let macs = model.graph.cost
         plain = try Self.variant(model: model, includeCoupled: false, cost: macs)
         let withCoupled = try Self.variant(model: model, includeCoupled: true, cost: macs)
         coupled = withCoupled.groups.groups.contains(where: \.isCoupled) ? withCoupled : nil
@@ -40,7 +41,7 @@ public struct ModelAnalysis: Sendable {
     }
 
     private static func variant(model: Model, includeCoupled: Bool, cost report: CostReport) throws(ArchitectureError) -> Variant {
-        let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: includeCoupled)
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: includeCoupled)
         var energies: [ImportanceCriterion: Energies] = [:]
         for criterion in ImportanceCriterion.allCases {
             energies[criterion] = Energies(model: model, groups: groups, criterion: criterion)
@@ -52,6 +53,6 @@ public struct ModelAnalysis: Sendable {
             let layers = Set(group.producers + group.consumers.map(\.layer))
             return Double(layers.reduce(0) { $0 + (macsOfLayer[$1] ?? 0) }) / total
         }
-        return Variant(groups: groups, cost: try WidthCostModel(groups: groups), energies: energies, macsShare: shares)
+        return Variant(groups: groups, cost: WidthCostModel(groups: groups), energies: energies, macsShare: shares)
     }
 }

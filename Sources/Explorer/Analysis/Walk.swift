@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The user's choices that decide which channels are selected, and the greedy walk they

@@ -1,3 +1,4 @@
+import Canvas
 import Engine
 import Pruning
 
@@ -29,22 +30,21 @@ public struct ModelDescription: Equatable, Sendable {
     public var path: String
     /// Data set the explorer evaluates on, e.g. "fashion-mnist".
     public var dataset: String
-    /// Regularizer the model was trained with ("oicsr-gl", …) and its λ.
-    public var regularizer: String
-    public var lambda: Double
+    /// The regularizer the model was trained with, and its λ.
+    public var regularizer: Recipe.Regularization
     /// Examples in the training and test splits in use (after `--limit`).
     public var trainExamples: Int
     public var testExamples: Int
 
-    public init(name: String, path: String, dataset: String, regularizer: String, lambda: Double,
+    public init(name: String, path: String, dataset: String, regularizer: Recipe.Regularization,
                 trainExamples: Int, testExamples: Int) {
         self.name = name; self.path = path; self.dataset = dataset; self.regularizer = regularizer
-        self.lambda = lambda; self.trainExamples = trainExamples; self.testExamples = testExamples
+        self.trainExamples = trainExamples; self.testExamples = testExamples
     }
 
     /// The importance criterion that matches how the model was trained (docs/design.md §5).
     public var matchingCriterion: ImportanceCriterion {
-        .matching(RegularizerKind(rawValue: regularizer) ?? .l2)
+        .matching(regularizer.kind)
     }
 }
 
@@ -81,23 +81,20 @@ public struct SpeedSummary: Equatable, Sendable {
     public static let throughputBatch = 256
 }
 
-/// What was pruned, for the saved checkpoint's metadata.
+/// What the saved checkpoint records besides its recipe (which travels with the pruned model).
 public struct PruningFacts: Equatable, Sendable {
-    public var settings: SelectionSettings
     /// Share of FLOPs (MACs) removed, 0…1.
     public var removedShare: Double
     /// Test metrics of the model being saved ("top1", "loss", "macs", …).
     public var metrics: [String: Double]
-    /// Fine-tuning or repair applied after surgery, e.g. ["bn_reestimated": "2000"].
-    public var repairs: [String: String]
 }
 
 /// Long work the state machine asks for; the session supplies the models and data.
 public enum JobRequest: Equatable, Sendable {
     /// Train the default model and cache it.
     case trainDefault
-    /// Build the physically smaller model of `plan`.
-    case prune(plan: PruningPlan, coupled: Bool)
+    /// Build the physically smaller model of `plan`, chosen under `settings`.
+    case prune(plan: PruningPlan, settings: SelectionSettings, removedShare: Double)
     /// Test-set accuracy and measured speed of the dense model, the pruned one, or both.
     case evaluate(dense: Bool, pruned: Bool)
     /// Re-estimate the pruned model's BatchNorm statistics, then evaluate it.

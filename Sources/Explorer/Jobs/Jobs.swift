@@ -1,3 +1,4 @@
+import Canvas
 import Engine
 import Foundation
 import Pruning
@@ -10,13 +11,7 @@ enum Jobs {
     /// Examples of the training set used to re-estimate BatchNorm statistics.
     static let batchNormExamples = 2000
     /// Fine-tuning: one epoch at lr 0.01, cosine, without the sparsity regularizer.
-    static var fineTuning: TrainingConfiguration {
-        var configuration = TrainingConfiguration()
-        configuration.epochs = 1
-        configuration.learningRate = 0.01
-        configuration.schedule = .cosine
-        return configuration
-    }
+    static let fineTuning = FineTuningSettings(epochs: 1, learningRate: 0.01)
 
     // MARK: Training the default model
 
@@ -26,7 +21,7 @@ enum Jobs {
                                                                   classes: train.classes)
         let configuration = DefaultModel.configuration
         let model = try Model(architecture: architecture, seed: configuration.seed)
-        let trainer = try DefaultModel.regularizer.trainer(for: model, configuration: configuration)
+        let trainer = DefaultModel.regularizer.trainer(for: model, configuration: configuration)
         let normalization = Normalization.fit(train)
         // Training is nearly all of the time; the evaluation after it gets the last 5%.
         let finished = trainer.fit(
@@ -39,19 +34,17 @@ enum Jobs {
         guard finished else { throw JobCancelled() }
         let evaluation = try evaluate(model, data.test, normalization, context: context, shares: 0.95...1, phase: "test set")
 
-        let regularizer = DefaultModel.regularizer
-        let info = CheckpointInfo(
-            architecture: architecture, normalization: normalization, dataset: train.name, classNames: train.classNames,
-            regularizer: regularizer.kind.rawValue, lambda: regularizer.options.lambda,
-            training: configuration.facts.merging(["train_examples": String(train.count)]) { $1 },
-            metrics: ["top1": evaluation.top1, "loss": evaluation.loss])
+        var info = CheckpointInfo(architecture: architecture, normalization: normalization, dataset: train.name,
+                                  classNames: train.classNames, metrics: ["top1": evaluation.top1, "loss": evaluation.loss])
+        let recipe = Recipe(regularizer: Recipe.Regularization(DefaultModel.regularizer),
+                            training: Recipe.Training(configuration, trainExamples: train.count, epochsCompleted: configuration.epochs))
+        info.record(recipe)
         try context.checkCancellation()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
         try Checkpoint.save(model, info: info, to: path)
         let description = ModelDescription(name: architecture.name, path: path, dataset: train.name,
-                                           regularizer: info.regularizer, lambda: info.lambda,
-                                           trainExamples: train.count, testExamples: data.test.count)
+                                           regularizer: recipe.regularizer, trainExamples: train.count, testExamples: data.test.count)
         return JobResult(outcome: .trained(analysis: try ModelAnalysis(model: model), model: description, evaluation: evaluation),
                          dense: ModelSnapshot(model, info: info))
     }
@@ -59,15 +52,25 @@ enum Jobs {
     // MARK: Pruning, evaluating, repairing
 
     /// Surgery (docs/design.md §4): a new, physically smaller model; the dense one is untouched.
-    static func prune(dense: ModelSnapshot, plan: PruningPlan, coupled: Bool, context: JobContext) throws -> JobResult {
+    /// One round of the pruning schedule with the explorer's plan; the pruned model carries
+    /// its recipe from here on.
+    static func prune(dense: ModelSnapshot, plan: PruningPlan, settings: SelectionSettings, removedShare: Double, source: String,
+                      context: JobContext) throws -> JobResult {
         context.report(share: 0, phase: "surgery")
         let model = try dense.model()
-        let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: coupled)
-        let pruned = try Surgery.prune(model, groups: groups, plan: plan)
-        let cost = try pruned.architecture.cost()
+        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: removedShare),
+                                       policy: SelectionPolicy(criterion: settings.criterion, normalization: settings.normalization,
+                                                               includeCoupled: settings.coupled))
+        let start = PruningSchedule.Plan(groups: ChannelGroups(graph: model.graph, includeCoupled: settings.coupled), firstRound: plan)
+        let result = try schedule.run(model, plan: start, train: nil, normalization: dense.info.normalization, events: .init())
+        let pruned = result.model
+        let cost = pruned.graph.cost
         var info = dense.info
         info.architecture = pruned.architecture
         info.metrics = [:]
+        var recipe = try dense.info.recipe(file: source)
+        recipe.pruning = schedule.record(result, plan: start, source: source)
+        info.record(recipe)
         context.report(share: 1, phase: "surgery")
         return JobResult(outcome: .pruned(macs: cost.macs, parameters: cost.parameters), pruned: ModelSnapshot(pruned, info: info))
     }
@@ -93,32 +96,36 @@ enum Jobs {
     static func reestimateBatchNorm(pruned: ModelSnapshot, data: DataSplits, context: JobContext) throws -> JobResult {
         let model = try pruned.model()
         let normalization = pruned.info.normalization
-        let completed = model.reestimateBatchNormStatistics(dataset: data.train, normalization: normalization,
-                                                            examples: batchNormExamples) { share in
-            context.report(share: 0.5 * share, phase: "\(min(batchNormExamples, data.train.count)) images")
-        }
-        guard completed else { throw JobCancelled() }
+        do {
+            try PruningSchedule.reestimateBatchNorm(model, train: data.train, normalization: normalization, examples: batchNormExamples) { share in
+                context.report(share: 0.5 * share, phase: "\(min(batchNormExamples, data.train.count)) images")
+            }
+        } catch is PruningCancelled { throw JobCancelled() }
         let evaluation = try evaluate(model, data.test, normalization, context: context, shares: 0.5...1, phase: "test set")
-        return JobResult(outcome: .reestimated(evaluation), pruned: ModelSnapshot(model, info: pruned.info))
+        var info = pruned.info
+        var recipe = try info.recipe(file: "the pruned model")
+        recipe.batchNormReestimation = min(batchNormExamples, data.train.count)
+        info.record(recipe)
+        return JobResult(outcome: .reestimated(evaluation), pruned: ModelSnapshot(model, info: info))
     }
 
     /// One epoch of plain SGD (no sparsity regularizer), then the test set.
     static func fineTune(pruned: ModelSnapshot, data: DataSplits, context: JobContext) throws -> JobResult {
         let model = try pruned.model()
         let normalization = pruned.info.normalization
-        let trainer = Trainer(model: model, configuration: fineTuning)
-        let finished = trainer.fit(
-            train: data.train, normalization: normalization, augmentation: Augmentation.standard(for: data.train),
-            progress: { p in
+        do {
+            try PruningSchedule.fineTune(model, train: data.train, normalization: normalization, settings: fineTuning,
+                                         regularizer: RegularizerChoice(kind: .l2)) { p in
                 context.report(share: 0.9 * p.share, phase: "epoch \(p.epoch + 1)/\(p.epochs)", rate: p.imagesPerSecond,
                                detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))")
-            },
-            epochFinished: { _ in })
-        guard finished else { throw JobCancelled() }
+            }
+        } catch is PruningCancelled { throw JobCancelled() }
         let evaluation = try evaluate(model, data.test, normalization, context: context, shares: 0.9...1, phase: "test set")
         var info = pruned.info
-        info.training["fine_tune_epochs"] = String(fineTuning.epochs)
-        info.training["fine_tune_lr"] = String(fineTuning.learningRate)
+        var recipe = try info.recipe(file: "the pruned model")
+        let earlier = recipe.fineTuning?.epochs ?? 0
+        recipe.fineTuning = Recipe.FineTuning(epochs: earlier + fineTuning.epochs, learningRate: Double(fineTuning.learningRate))
+        info.record(recipe)
         return JobResult(outcome: .fineTuned(evaluation), pruned: ModelSnapshot(model, info: info))
     }
 
@@ -132,12 +139,6 @@ enum Jobs {
         let path = savePath(source: source, removedShare: facts.removedShare)
         var info = pruned.info
         info.metrics = facts.metrics
-        info.training["pruned_from"] = source
-        info.training["pruning_criterion"] = facts.settings.criterion.rawValue
-        info.training["pruning_normalization"] = facts.settings.normalization.rawValue
-        info.training["pruning_coupled"] = String(facts.settings.coupled)
-        info.training["pruning_steps"] = String(facts.settings.steps)
-        for (key, value) in facts.repairs { info.training[key] = value }
         try Checkpoint.save(model, info: info, to: path)
         context.report(share: 1, phase: "checkpoint")
         return JobResult(outcome: .saved(path: path))

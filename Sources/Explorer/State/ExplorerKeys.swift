@@ -1,11 +1,12 @@
+import Canvas
 // The explorer's commands and the one key table that dispatches them, draws the hint line
 // and fills the help overlay. Table order is hint priority: what comes first is shown first
 // when the line runs out of room.
 
 /// Everything a key can ask of the explorer.
 public enum Command: Hashable, Sendable {
-    case quit, help, nextView, openLayer, showResults, back
-    case previousLayer, nextLayer, previousChannel, nextChannel, first, last
+    case quit, help, nextView, openGroup, showResults, back
+    case previousGroup, nextGroup, previousChannel, nextChannel, first, last
     case targetUp, targetDown, targetUpLarge, targetDownLarge
     case stepForward, stepBack
     case cycleNormalization, cycleCriterion, toggleCoupled, toggleOrder
@@ -21,11 +22,11 @@ public enum ExplorerKeys {
     public static let table: KeyTable<Command> = [
         KeyBinding(["q", .interrupt], label: "quit", help: "quit (asks first if the pruned model is unsaved)", action: .quit),
         KeyBinding(["?"], label: "help", help: "this help", action: .help),
-        KeyBinding([.up, "k"], label: "layer", help: "previous layer", action: .previousLayer, hintKeys: "↑↓"),
-        KeyBinding([.down, "j"], label: "", help: "next layer", action: .nextLayer),
+        KeyBinding([.up, "k"], label: "layer", help: "previous layer", action: .previousGroup, hintKeys: "↑↓"),
+        KeyBinding([.down, "j"], label: "", help: "next layer", action: .nextGroup),
         KeyBinding([.left, "h"], label: "channel", help: "previous channel (layer view)", action: .previousChannel, hintKeys: "←→"),
         KeyBinding([.right, "l"], label: "", help: "next channel (layer view)", action: .nextChannel),
-        KeyBinding([.enter], label: "open", help: "open the layer under the cursor", action: .openLayer),
+        KeyBinding([.enter], label: "open", help: "open the layer under the cursor", action: .openGroup),
         KeyBinding(["+", "="], label: "target", help: "target +\(smallTargetStep)% of FLOPs", action: .targetUp, hintKeys: "+-"),
         KeyBinding(["-"], label: "", help: "target -\(smallTargetStep)% of FLOPs", action: .targetDown),
         KeyBinding(["]"], label: "step", help: "step the greedy walk forward one channel", action: .stepForward, hintKeys: "[]"),
@@ -61,9 +62,9 @@ public enum ExplorerKeys {
     public static func hints(for view: ExplorerState.View, hasCoupled: Bool) -> KeyTable<Command> {
         KeyTable(table.bindings.filter { binding in
             switch binding.action {
-            case .previousChannel, .nextChannel, .toggleOrder: view == .layer
-            case .openLayer: view == .overview
-            case .previousLayer, .nextLayer: view != .results
+            case .previousChannel, .nextChannel, .toggleOrder: view == .group
+            case .openGroup: view == .overview
+            case .previousGroup, .nextGroup: view != .results
             case .toggleCoupled: hasCoupled
             default: true
             }

@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The state machine: state + action → state + effects. Effects are requests to the world
@@ -105,15 +106,15 @@ extension ExplorerState {
         case .quit: return requestQuit()
         case .help: overlay = .help(scroll: 0)
         case .nextView: view = View(rawValue: (view.rawValue + 1) % View.allCases.count)!
-        case .openLayer: if view == .overview { view = .layer }
+        case .openGroup: if view == .overview { view = .group }
         case .showResults: view = .results
         case .back: return back()
-        case .previousLayer: moveLayer(to: layer - 1)
-        case .nextLayer: moveLayer(to: layer + 1)
+        case .previousGroup: moveGroup(to: group - 1)
+        case .nextGroup: moveGroup(to: group + 1)
         case .previousChannel: moveChannel(by: -1)
         case .nextChannel: moveChannel(by: 1)
-        case .first: view == .layer ? moveChannel(by: -channelOrder.count) : moveLayer(to: 0)
-        case .last: view == .layer ? moveChannel(by: channelOrder.count) : moveLayer(to: groups.count - 1)
+        case .first: view == .group ? moveChannel(by: -channelOrder.count) : moveGroup(to: 0)
+        case .last: view == .group ? moveChannel(by: channelOrder.count) : moveGroup(to: groups.count - 1)
         case .targetUp: moveTarget(byPoints: ExplorerKeys.smallTargetStep)
         case .targetDown: moveTarget(byPoints: -ExplorerKeys.smallTargetStep)
         case .targetUpLarge: moveTarget(byPoints: ExplorerKeys.largeTargetStep)
@@ -125,7 +126,7 @@ extension ExplorerState {
             message = Message(.info, "normalisation \(settings.normalization.rawValue): \(settings.normalization.summary); the walk now takes \(settings.steps) channels")
         case .cycleCriterion:
             retarget { $0.criterion = Self.next($0.criterion) }
-            message = Message(.info, "importance \(settings.criterion.rawValue)" + (settings.criterion == model.matchingCriterion ? " (matches the \(model.regularizer) training)" : " (the model was trained with \(model.regularizer))"))
+            message = Message(.info, "importance \(settings.criterion.rawValue)" + (settings.criterion == model.matchingCriterion ? " (matches the \(model.regularizer.kind.rawValue) training)" : " (the model was trained with \(model.regularizer.kind.rawValue))"))
         case .toggleCoupled:
             guard hasCoupledChannels else {
                 message = Message(.warning, "\(model.name) has no residual channels coupled across a stage")
@@ -173,11 +174,11 @@ extension ExplorerState {
 
     // MARK: Cursors
 
-    private mutating func moveLayer(to index: Int) {
+    private mutating func moveGroup(to index: Int) {
         guard !groups.isEmpty else { return }
         let clamped = min(max(index, 0), groups.count - 1)
-        guard clamped != layer else { return }
-        layer = clamped
+        guard clamped != group else { return }
+        group = clamped
         channel = channelOrder.first ?? 0
         channelScroll = 0
         keepCursorsVisible()
@@ -194,8 +195,8 @@ extension ExplorerState {
     /// Scrolls the overview and the layer view just enough to show the cursors.
     mutating func keepCursorsVisible() {
         let layout = layout
-        layer = min(layer, max(0, groups.count - 1))
-        layerScroll = Scroll.offset(keeping: layer, visible: layout.overviewRows, count: groups.count, current: layerScroll)
+        group = min(group, max(0, groups.count - 1))
+        groupScroll = Scroll.offset(keeping: group, visible: layout.overviewRows, count: groups.count, current: groupScroll)
         let order = channelOrder
         if !order.contains(channel) { channel = order.first ?? 0 }
         let position = order.firstIndex(of: channel) ?? 0
@@ -269,7 +270,7 @@ extension ExplorerState {
         new.target = walk.selection.removedShare(after: steps)
         commit(new)
         let moved = walk.selection.steps[delta > 0 ? steps - 1 : steps]
-        layer = moved.group
+        group = moved.group
         channel = moved.channel
         keepCursorsVisible()
         if delta < 0 {
@@ -323,7 +324,8 @@ extension ExplorerState {
             return []
         }
         job = RunningJob(kind: .prune, pruning: settings)
-        return [.start(.prune(plan: walk.selection.plan(steps: settings.steps), coupled: settings.coupled))]
+        return [.start(.prune(plan: walk.selection.plan(steps: settings.steps), settings: settings,
+                              removedShare: walk.selection.removedShare(after: settings.steps)))]
     }
 
     private mutating func evaluate() -> [Effect] {
@@ -366,11 +368,7 @@ extension ExplorerState {
             metrics["loss"] = latest.loss
         }
         if let dense = results.dense { metrics["dense_top1"] = dense.top1 }
-        var repairs: [String: String] = [:]
-        if pruned.afterBatchNorm != nil { repairs["bn_reestimated"] = "true" }
-        if pruned.stage == .fineTuned { repairs["fine_tuned_epochs"] = "1" }
-        return startOnPruned(.save(PruningFacts(settings: pruned.settings, removedShare: pruned.removedShare,
-                                                metrics: metrics, repairs: repairs)))
+        return startOnPruned(.save(PruningFacts(removedShare: pruned.removedShare, metrics: metrics)))
     }
 
     // MARK: Job events

@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The explorer's whole state, as a value. `send(_:)` (ExplorerState+Update.swift) is the
@@ -13,12 +14,12 @@ public struct ExplorerState: Sendable {
     }
 
     public enum View: Int, CaseIterable, Sendable {
-        case overview, layer, results
+        case overview, group, results
 
         public var title: String {
             switch self {
             case .overview: "Overview"
-            case .layer: "Layer"
+            case .group: "Layer"
             case .results: "Results"
             }
         }
@@ -118,12 +119,12 @@ public struct ExplorerState: Sendable {
     public internal(set) var view: View = .overview
     public internal(set) var overlay: Overlay?
     /// The layer (group) under the cursor.
-    public internal(set) var layer = 0
+    public internal(set) var group = 0
     /// The channel under the cursor in the layer view (its index within the group).
     public internal(set) var channel = 0
     public internal(set) var order: ChannelOrder = .energy
     /// First layer row shown in the overview; first bar position shown in the layer view.
-    public internal(set) var layerScroll = 0
+    public internal(set) var groupScroll = 0
     public internal(set) var channelScroll = 0
 
     public internal(set) var job: RunningJob?
@@ -155,7 +156,7 @@ public struct ExplorerState: Sendable {
 
     // MARK: Derived facts the views share
 
-    public var layout: Layout { Layout(size: size) }
+    public var layout: ScreenLayout { ScreenLayout(size: size) }
 
     /// The groups of the current coupled setting.
     public var variant: ModelAnalysis.Variant? { analysis?.variant(coupled: settings.coupled) }
@@ -182,10 +183,10 @@ public struct ExplorerState: Sendable {
 
     /// Channels of the current layer in display order.
     public var channelOrder: [Int] {
-        guard let walk, layer < walk.ascending.count else { return [] }
+        guard let walk, group < walk.ascending.count else { return [] }
         switch order {
-        case .energy: return walk.ascending[layer]
-        case .index: return Array(walk.ascending[layer].indices)
+        case .energy: return walk.ascending[group]
+        case .index: return Array(walk.ascending[group].indices)
         }
     }
 

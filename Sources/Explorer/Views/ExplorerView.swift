@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // render(state, size) → Grid: the whole screen. This file draws what every view shares
@@ -8,7 +9,7 @@ public enum ExplorerView {
     /// The screen for `state` on a terminal of `size`.
     public static func render(_ state: ExplorerState, size: Size) -> Grid {
         var grid = Grid(size: size)
-        let layout = Layout(size: size)
+        let layout = ScreenLayout(size: size)
         if layout.isTooSmall {
             drawTooSmall(state, into: &grid)
             return grid
@@ -21,7 +22,7 @@ public enum ExplorerView {
             drawTargetLine(state, area: layout.target, into: &grid)
             switch state.view {
             case .overview: OverviewView.draw(state, layout: layout, into: &grid)
-            case .layer: LayerView.draw(state, layout: layout, into: &grid)
+            case .group: GroupView.draw(state, layout: layout, into: &grid)
             case .results: ResultsView.drawMain(state, area: layout.main, into: &grid)
             }
             if let side = layout.side { ResultsView.drawSidePanel(state, area: side, into: &grid) }
@@ -36,7 +37,7 @@ public enum ExplorerView {
 
     // MARK: Shared lines
 
-    private static func drawHeader(_ state: ExplorerState, layout: Layout, into grid: inout Grid) {
+    private static func drawHeader(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
         let area = layout.header
         var tabs: [(String, Style)] = []
         for view in ExplorerState.View.allCases {
@@ -46,7 +47,7 @@ public enum ExplorerView {
         let (left, right) = area.splitRight(tabsWidth)
         var x = grid.put(" oicsr ", x: left.x, y: left.y, style: .title, clip: left)
         let model = state.model
-        let trained = model.regularizer == "l2" ? "L2" : "\(model.regularizer) λ \(Format.significant(model.lambda))"
+        let trained = model.regularizer.kind == .l2 ? "L2" : "\(model.regularizer.kind.rawValue) λ \(Format.significant(model.regularizer.lambda))"
         grid.put(" \(model.name) · \(trained) · \(model.dataset) · \(fileName(model.path))",
                  in: Rect(x: x, y: left.y, width: left.maxX - x, height: 1), style: .dim)
         x = right.x
@@ -143,7 +144,7 @@ public enum ExplorerView {
     // MARK: Overlays and the too-small screen
 
     private static func drawOverlay(_ state: ExplorerState, into grid: inout Grid) {
-        guard !Layout(size: grid.size).isTooSmall else { return }
+        guard !ScreenLayout(size: grid.size).isTooSmall else { return }
         switch state.overlay {
         case .help(let scroll)?:
             grid.render(HelpOverlay(ExplorerKeys.table, title: "Keys", footer: "Esc closes", scrollOffset: scroll), in: grid.bounds)
@@ -156,7 +157,7 @@ public enum ExplorerView {
 
     private static func drawTooSmall(_ state: ExplorerState, into grid: inout Grid) {
         guard case .confirmQuit? = state.overlay else {
-            grid.render(TooSmallScreen(current: grid.size, minimum: Layout.minimum), in: grid.bounds)
+            grid.render(TooSmallScreen(current: grid.size, minimum: ScreenLayout.minimum), in: grid.bounds)
             return
         }
         let lines: [(String, Style)] = [("Unsaved pruned model", .warning), ("y quits, n stays", .hint)]

@@ -1,3 +1,4 @@
+import Canvas
 // Number formats of the explorer's panels, beside the widgets' own (Format.swift): signed
 // changes, energies that span orders of magnitude, and milliseconds.
 

@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The overview: one row per prunable layer pair (channel group) with the channels it keeps
@@ -11,7 +12,7 @@ import Pruning
 //     conv2      27/32  ××········      ▂▅▇█▃▁                  49.5%  conv3
 
 enum OverviewView {
-    static func draw(_ state: ExplorerState, layout: Layout, into grid: inout Grid) {
+    static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
         guard let walk = state.walk, let variant = state.variant else { return }
         let groups = variant.groups.groups
         let steps = state.settings.steps
@@ -45,12 +46,12 @@ enum OverviewView {
         let range = positive.min().flatMap { low in positive.max().map { low...$0 } }
 
         let visible = layout.overviewRows
-        let first = Scroll.offset(keeping: state.layer, visible: visible, count: groups.count, current: state.layerScroll)
+        let first = Scroll.offset(keeping: state.group, visible: visible, count: groups.count, current: state.groupScroll)
         for (line, g) in (first..<min(groups.count, first + visible)).enumerated() {
             let y = inner.y + 1 + line
             let group = groups[g]
             let removed = walk.removedCount(group: g, steps: steps)
-            let isCursor = g == state.layer
+            let isCursor = g == state.group
             let atCap = removed > 0 && removed == walk.allowance(group: g)
             grid.put((isCursor ? "▸ " : "  ") + group.name, in: Rect(x: name.x, y: y, width: name.width, height: 1),
                      style: isCursor ? .selected : (removed > 0 ? .normal : .dim))

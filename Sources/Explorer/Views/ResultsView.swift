@@ -1,3 +1,4 @@
+import Canvas
 import Pruning
 
 // The before/after panel, in three sizes: the results view (every row, with what each

@@ -1,9 +1,10 @@
+import Canvas
 // The first run's screen: the default model is trained before there is anything to explore.
 // A box says what is trained, on what, and where it goes, with the job's progress; Esc
 // cancels (and quits, caching nothing).
 
 enum TrainingView {
-    static func draw(_ state: ExplorerState, layout: Layout, into grid: inout Grid) {
+    static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
         grid.put(" oicsr ", x: 0, y: 0, style: .title)
         grid.put("first run: training the default model", in: Rect(x: 7, y: 0, width: grid.width - 7, height: 1), style: .dim)
 
@@ -12,7 +13,7 @@ enum TrainingView {
         let lines: [(String, Style)] = [
             ("No cached model yet; training one now, once.", .normal),
             ("", .normal),
-            ("\(model.name) with \(model.regularizer) (λ \(Format.significant(model.lambda))) on \(model.dataset): \(model.trainExamples) images,", .normal),
+            ("\(model.name) with \(model.regularizer.kind.rawValue) (λ \(Format.significant(model.regularizer.lambda))) on \(model.dataset): \(model.trainExamples) images,", .normal),
             ("\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(Format.significant(Double(configuration.learningRate))) cosine, momentum \(Format.significant(Double(configuration.momentum))), weight decay \(Format.significant(Double(configuration.weightDecay)))", .normal),
             ("cached at \(model.path)", .dim),
         ]

@@ -1,29 +1,23 @@
-// Command-line parsing: each command declares its options once, and the same declaration
-// drives parsing, validation and `--help`.
-
-/// One `--name [VALUE]` option.
-struct OptionSpec {
-    var name: String
-    /// Placeholder for the value (e.g. "N"), or nil for a flag.
-    var value: String?
-    var help: String
-}
+// Command-line parsing against a command's declared options (`Option`, `Flag`): the same
+// declarations drive parsing, validation and `--help`.
 
 /// A command: its name, what it does, its positional arguments and options.
 struct CommandSpec {
     var name: String
     var summary: String
     var usage: String
-    var options: [OptionSpec]
+    var options: [OptionDeclaration]
     var positionals: ClosedRange<Int> = 0...0
     var details: String = ""
+
+    static let help = Flag(name: "help", help: "show this help")
 
     var help: String {
         var lines = ["usage: oicsr \(usage)", "", summary]
         if !details.isEmpty { lines += ["", details] }
-        let all = options + [OptionSpec(name: "help", value: nil, help: "show this help")]
+        let all = options + [Self.help.declaration]
         lines += ["", "options:"]
-        let labels = all.map { "--\($0.name)" + ($0.value.map { " \($0)" } ?? "") }
+        let labels = all.map { "--\($0.name)" + ($0.placeholder.map { " \($0)" } ?? "") }
         let width = labels.map(\.count).max() ?? 0
         for (label, option) in zip(labels, all) {
             lines.append("  " + label.padding(toLength: width + 2, withPad: " ", startingAt: 0) + option.help)
@@ -32,16 +26,18 @@ struct CommandSpec {
     }
 }
 
-/// A command line parsed against a `CommandSpec`.
+/// A command line parsed against a `CommandSpec`: every option known, none given twice,
+/// every value present. Values are read, and checked, through their declarations.
 struct ParsedArguments {
     let command: CommandSpec
-    var positionals: [String] = []
-    var values: [String: String] = [:]
-    var flags: Set<String> = []
+    private(set) var positionals: [String] = []
+    private var values: [String: String] = [:]
+    private var flags: Set<String> = []
 
     init(_ arguments: [String], for command: CommandSpec) throws(UsageError) {
         self.command = command
         var rest = arguments[...]
+        var seen: Set<String> = []
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 positionals.append(argument)
@@ -53,21 +49,26 @@ struct ParsedArguments {
                 inlineValue = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
-            if name == "help" { flags.insert("help"); continue }
+            if name == CommandSpec.help.name { flags.insert(name); continue }
             guard let option = command.options.first(where: { $0.name == name }) else {
                 throw UsageError(argument: "--\(name)", problem: "unknown option for 'oicsr \(command.name)'; see 'oicsr \(command.name) --help'")
             }
-            if option.value != nil {
-                guard let value = inlineValue ?? rest.popFirst() else {
-                    throw UsageError(argument: "--\(name)", problem: "needs a value (\(option.value!))")
+            guard seen.insert(name).inserted else {
+                throw UsageError(argument: "--\(name)", problem: "given twice; give it once")
+            }
+            if let placeholder = option.placeholder {
+                // A value that looks like an option is a forgotten value, unless written --name=VALUE.
+                guard let value = inlineValue ?? rest.first.flatMap({ $0.hasPrefix("--") ? nil : $0 }) else {
+                    throw UsageError(argument: "--\(name)", problem: "needs a value (\(placeholder))")
                 }
+                if inlineValue == nil { rest.removeFirst() }
                 values[name] = value
             } else {
                 guard inlineValue == nil else { throw UsageError(argument: "--\(name)", problem: "takes no value") }
                 flags.insert(name)
             }
         }
-        if flags.contains("help") { return }
+        if wantsHelp { return }
         guard command.positionals.contains(positionals.count) else {
             let expected = command.positionals.lowerBound == command.positionals.upperBound
                 ? "\(command.positionals.lowerBound)" : "\(command.positionals.lowerBound) to \(command.positionals.upperBound)"
@@ -76,34 +77,26 @@ struct ParsedArguments {
         }
     }
 
-    func flag(_ name: String) -> Bool { flags.contains(name) }
-    func string(_ name: String) -> String? { values[name] }
+    var wantsHelp: Bool { flags.contains(CommandSpec.help.name) }
 
-    func integer(_ name: String, default fallback: Int, minimum: Int = 1) throws(UsageError) -> Int {
-        guard let text = values[name] else { return fallback }
-        guard let value = Int(text) else { throw UsageError(argument: "--\(name)", problem: "'\(text)' is not an integer") }
-        guard value >= minimum else { throw UsageError(argument: "--\(name)", problem: "must be at least \(minimum), found \(value)") }
+    /// The option's value as given, else its default (nil when it has none).
+    func valueIfAny<Value>(_ option: Option<Value>) throws(UsageError) -> Value? {
+        precondition(command.options.contains { $0.name == option.name }, "--\(option.name) is not declared by '\(command.name)'")
+        guard let text = values[option.name] else { return option.defaultValue }
+        return try option.parse(text)
+    }
+
+    /// The value of an option that has a default.
+    func value<Value>(_ option: Option<Value>) throws(UsageError) -> Value {
+        guard let value = try valueIfAny(option) else { preconditionFailure("--\(option.name) has no default") }
         return value
     }
 
-    /// A number in an open interval (or above `above` when `below` is nil).
-    func number(_ name: String, default fallback: Double, above: Double, below: Double? = nil, allowLowest: Bool = false) throws(UsageError) -> Double {
-        guard let text = values[name] else { return fallback }
-        guard let value = Double(text), value.isFinite else { throw UsageError(argument: "--\(name)", problem: "'\(text)' is not a number") }
-        let lowOK = allowLowest ? value >= above : value > above
-        guard lowOK, below.map({ value < $0 }) ?? true else {
-            let range = below.map { "between \(above) and \($0) (exclusive)" } ?? (allowLowest ? "at least \(above)" : "above \(above)")
-            throw UsageError(argument: "--\(name)", problem: "must be \(range), found \(text)")
-        }
-        return value
-    }
+    /// Whether the option was given on the command line (not defaulted).
+    func isGiven<Value>(_ option: Option<Value>) -> Bool { values[option.name] != nil }
 
-    /// One of an enum's raw values.
-    func choice<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) throws(UsageError) -> T where T.RawValue == String {
-        guard let text = values[name] else { return fallback }
-        guard let value = T(rawValue: text) else {
-            throw UsageError(argument: "--\(name)", problem: "'\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return value
+    func flag(_ flag: Flag) -> Bool {
+        precondition(command.options.contains { $0.name == flag.name }, "--\(flag.name) is not declared by '\(command.name)'")
+        return flags.contains(flag.name)
     }
 }

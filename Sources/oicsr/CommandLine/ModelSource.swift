@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Pruning
 
 /// What a MODEL argument names: a built-in, an architecture file, or a checkpoint.
 enum ModelSource {
@@ -40,27 +41,19 @@ enum ModelSource {
     }
 }
 
-/// Loads the data set named by `--data` (or the default), with a clear error when its
-/// images do not fit the model.
-enum DataArguments {
-    static func load(_ arguments: ParsedArguments) throws -> DataSplits {
-        let folder = arguments.string("data") ?? DataSource.defaultFolder()
-        var splits = try DataSource.load(folder: folder)
-        if let limit = arguments.string("limit") {
-            guard let n = Int(limit), n > 0 else { throw UsageError(argument: "--limit", problem: "'\(limit)' is not a positive count") }
-            splits = DataSplits(train: splits.train.subset(first: min(n, splits.train.count)),
-                                test: splits.test.subset(first: min(n, splits.test.count)))
-        }
-        return splits
-    }
+/// A MODEL argument that must name a trained checkpoint, loaded with its recipe.
+struct TrainedCheckpoint {
+    let path: String
+    let model: Model
+    let info: CheckpointInfo
+    let recipe: Recipe
 
-    static func check(_ data: Dataset, fits architecture: Architecture, dataFolder: String) throws {
-        let shape = [data.channels, data.height, data.width]
-        guard shape == architecture.input else {
-            throw UsageError(argument: "--data", problem: "\(dataFolder) has \(shape.map(String.init).joined(separator: "x")) images, the model '\(architecture.name)' takes \(architecture.input.map(String.init).joined(separator: "x"))")
+    static func load(_ argument: String) throws -> TrainedCheckpoint {
+        let source = try ModelSource(argument, flag: "MODEL")
+        guard let path = source.checkpointPath else {
+            throw UsageError(argument: argument, problem: "needs a trained checkpoint (train one with 'oicsr train --reg oicsr-gl')")
         }
-        guard data.classes == architecture.classes else {
-            throw UsageError(argument: "--data", problem: "\(dataFolder) has \(data.classes) classes, the model '\(architecture.name)' predicts \(architecture.classes)")
-        }
+        let (model, info) = try Checkpoint.load(path: path)
+        return TrainedCheckpoint(path: path, model: model, info: info, recipe: try info.recipe(file: path))
     }
 }

@@ -1,4 +1,4 @@
-import Explorer
+import Canvas
 import Foundation
 
 /// Progress of long work on stderr: a bar redrawn in place on a terminal, plain lines

@@ -1,17 +1,43 @@
 import Engine
+import Canvas
 import Explorer
 import Foundation
 
 enum BenchCommand {
-    static let spec = CommandSpec(
-        name: "bench", summary: "Measure training and inference speed of the reference models, with cblas_sgemm's peak in the same run.",
-        usage: "bench [--seconds S] [--json]",
-        options: [
-            OptionSpec(name: "seconds", value: "S", help: "time spent on each measurement (default 2)"),
-            OptionSpec(name: "models", value: "LIST", help: "comma-separated built-in models (default convnet-s,resnet20)"),
-            OptionSpec(name: "json", value: nil, help: "print the results as JSON"),
-        ],
-        details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops.")
+    struct Options {
+        static let seconds = Option.number("seconds", placeholder: "S", default: 2, range: 0...3600, lowerOpen: true,
+                                           help: "time spent on each measurement")
+        static let models = Option<[BuiltInModel]>(
+            name: "models", placeholder: "LIST", summary: "comma-separated built-in models", defaultValue: [.convnetS, .resnet20],
+            defaultDescription: "convnet-s,resnet20", parse: { text throws(UsageError) in
+                var models: [BuiltInModel] = []
+                for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let model = BuiltInModel(rawValue: String(name)) else {
+                        throw UsageError(argument: "--models", problem: "'\(name)' is not a built-in model (\(BuiltInModel.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    models.append(model)
+                }
+                return models
+            })
+        static let json = Flag(name: "json", help: "print the results as JSON")
+        static let spec = CommandSpec(
+            name: "bench", summary: "Measure training and inference speed of the reference models, with cblas_sgemm's peak in the same run.",
+            usage: "bench [--seconds S] [--models LIST] [--json]",
+            options: [seconds.declaration, models.declaration, json.declaration],
+            details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops. Workers: $\(Parallel.environmentVariable).")
+
+        let seconds: Double
+        let models: [BuiltInModel]
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            seconds = try arguments.value(Self.seconds)
+            models = try arguments.value(Self.models)
+            json = arguments.flag(Self.json)
+        }
+    }
+
+    static let spec = Options.spec
 
     struct Result: Encodable {
         var sgemmGFLOPs: Double
@@ -24,17 +50,8 @@ enum BenchCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        let seconds = try arguments.number("seconds", default: 2, above: 0)
-        var models: [BuiltInModel] = [.convnetS, .resnet20]
-        if let list = arguments.string("models") {
-            models = try list.split(separator: ",").map { name throws(UsageError) in
-                guard let model = BuiltInModel(rawValue: String(name)) else {
-                    throw UsageError(argument: "--models", problem: "'\(name)' is not a built-in model")
-                }
-                return model
-            }
-        }
-        let json = arguments.flag("json")
+        let options = try Options(arguments)
+        let (seconds, models, json) = (options.seconds, options.models, options.json)
         if !json { Console.error("measuring cblas_sgemm 1024x1024…") }
         let gemm = Benchmark.sgemmGFLOPs(size: 1024, seconds: seconds / 2)
         var figures: [Benchmark.ModelFigures] = []

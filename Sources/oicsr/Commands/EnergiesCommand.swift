@@ -3,15 +3,31 @@ import Foundation
 import Pruning
 
 enum EnergiesCommand {
-    static let spec = CommandSpec(
-        name: "energies", summary: "Per-channel energies of a checkpoint, raw and normalised, in the global ranking.",
-        usage: "energies CHECKPOINT [--normalization KIND] [--json | --csv]",
-        options: PruningArguments.options + [
-            OptionSpec(name: "json", value: nil, help: "print as JSON"),
-            OptionSpec(name: "csv", value: nil, help: "print as CSV (one row per channel, every normalisation)"),
-        ],
-        positionals: 1...1,
-        details: "The out-in energy of channel i is the squared norm of everything that lives and dies with it\n(docs/design.md §5); rank is the channel's place in the global ascending order the greedy selection walks.")
+    struct Options {
+        static let json = Flag(name: "json", help: "print as JSON")
+        static let csv = Flag(name: "csv", help: "print as CSV (one row per channel, every normalisation)")
+        static let spec = CommandSpec(
+            name: "energies", summary: "Per-channel energies of a checkpoint, raw and normalised, in the global ranking.",
+            usage: "energies CHECKPOINT [--normalization KIND] [--json | --csv]",
+            options: SelectionOptions.declarations + [json.declaration, csv.declaration],
+            positionals: 1...1,
+            details: "The out-in energy of channel i is the squared norm of everything that lives and dies with it\n(docs/design.md §5); rank is the channel's place in the global ascending order the greedy selection walks.")
+
+        let checkpoint: String
+        let selection: SelectionOptions
+        let json: Bool
+        let csv: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            checkpoint = arguments.positionals[0]
+            selection = try SelectionOptions(arguments)
+            json = arguments.flag(Self.json)
+            csv = arguments.flag(Self.csv)
+            guard !(json && csv) else { throw UsageError(argument: "--csv", problem: "choose one of --json and --csv") }
+        }
+    }
+
+    static let spec = Options.spec
 
     struct ChannelRow: Encodable {
         var group: String
@@ -29,12 +45,12 @@ enum EnergiesCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard !(arguments.flag("json") && arguments.flag("csv")) else {
-            throw UsageError(argument: "--csv", problem: "choose one of --json and --csv")
-        }
-        let (path, model, info) = try PruningArguments.loadCheckpoint(arguments.positionals[0])
-        let setup = try PruningArguments(arguments, info: info)
-        let groups = try setup.groups(of: model, path: path)
+        let options = try Options(arguments)
+        let checkpoint = try TrainedCheckpoint.load(options.checkpoint)
+        let (path, model) = (checkpoint.path, checkpoint.model)
+        let setup = options.selection.policy(for: checkpoint.recipe)
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: setup.includeCoupled)
+        guard !groups.groups.isEmpty else { throw UsageError(argument: path, problem: "the model has no prunable channel") }
         let energies = Energies(model: model, groups: groups, criterion: setup.criterion)
         let normalized = Dictionary(uniqueKeysWithValues: EnergyNormalization.allCases.map { ($0, energies.normalized($0)) })
         var ranking: [(Double, Int, Int)] = []
@@ -51,14 +67,15 @@ enum EnergiesCommand {
                            rank: rank[group.id][i])
             }
         }
-        if arguments.flag("json") {
+        if options.json {
             Console.printJSON(Result(checkpoint: path, criterion: setup.criterion.rawValue,
                                      normalization: setup.normalization.rawValue, channels: rows))
-        } else if arguments.flag("csv") {
-            print((["group", "channel", "energy"] + EnergyNormalization.allCases.map(\.rawValue) + ["rank"]).joined(separator: ","))
+        } else if options.csv {
+            // One column per normalisation; "raw" is the energy itself.
+            print((["group", "channel"] + EnergyNormalization.allCases.map(\.rawValue) + ["rank"]).joined(separator: ","))
             for row in rows {
                 let values = EnergyNormalization.allCases.map { String(row.normalized[$0.rawValue]!) }
-                print(([row.group, String(row.channel), String(row.energy)] + values + [String(row.rank)]).joined(separator: ","))
+                print(([row.group, String(row.channel)] + values + [String(row.rank)]).joined(separator: ","))
             }
         } else {
             print("\(path): \(setup.criterion.rawValue) energies, ranked by \(setup.normalization.rawValue) (\(setup.normalization.summary))")

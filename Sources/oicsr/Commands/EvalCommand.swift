@@ -1,18 +1,31 @@
 import Engine
-import Explorer
+import Canvas
 import Foundation
 
 enum EvalCommand {
-    static let spec = CommandSpec(
-        name: "eval", summary: "Evaluate a checkpoint on the test split: top-1, loss, per-class accuracy.",
-        usage: "eval CHECKPOINT [--data DIR] [--json]",
-        options: [
-            OptionSpec(name: "data", value: "DIR", help: "data folder (default $OICSR_DATA, else Fashion-MNIST)"),
-            OptionSpec(name: "batch-size", value: "N", help: "batch size (default 256)"),
-            OptionSpec(name: "limit", value: "N", help: "use only the first N test examples"),
-            OptionSpec(name: "json", value: nil, help: "print the result as JSON"),
-        ],
-        positionals: 1...1)
+    struct Options {
+        static let batchSize = Option.count("batch-size", default: 256, maximum: 1 << 16, help: "batch size")
+        static let json = Flag(name: "json", help: "print the result as JSON")
+        static let spec = CommandSpec(
+            name: "eval", summary: "Evaluate a checkpoint on the test split: top-1, loss, per-class accuracy.",
+            usage: "eval CHECKPOINT [--data DIR] [--json]",
+            options: DataOptions.declarations + [batchSize.declaration, json.declaration],
+            positionals: 1...1)
+
+        let checkpoint: String
+        let data: DataOptions
+        let batchSize: Int
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            checkpoint = arguments.positionals[0]
+            data = try DataOptions(arguments)
+            batchSize = try arguments.value(Self.batchSize)
+            json = arguments.flag(Self.json)
+        }
+    }
+
+    static let spec = Options.spec
 
     struct Result: Encodable {
         var checkpoint: String
@@ -25,20 +38,20 @@ enum EvalCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        let path = arguments.positionals[0]
+        let options = try Options(arguments)
+        let path = options.checkpoint
         let (model, info) = try Checkpoint.load(path: path)
-        let folder = arguments.string("data") ?? DataSource.defaultFolder()
-        let data = try DataArguments.load(arguments)
-        try DataArguments.check(data.test, fits: model.architecture, dataFolder: folder)
+        let data = try options.data.load()
+        try options.data.check(data.test, fits: model.architecture)
         let progress = ProgressLine()
         let evaluation = Evaluator.evaluate(model, dataset: data.test, normalization: info.normalization,
-                                            batchSize: try arguments.integer("batch-size", default: 256)) { share in
+                                            batchSize: options.batchSize) { share in
             progress.update(label: "evaluating", share: share, detail: "")
             return true
         }!
         progress.finish()
-        let cost = try model.architecture.cost()
-        if arguments.flag("json") {
+        let cost = model.graph.cost
+        if options.json {
             Console.printJSON(Result(checkpoint: path, model: model.architecture.name, dataset: data.test.name, macs: cost.macs,
                                      parameters: cost.parameters, evaluation: evaluation, classNames: data.test.classNames))
             return

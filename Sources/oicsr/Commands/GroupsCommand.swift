@@ -3,24 +3,41 @@ import Foundation
 import Pruning
 
 enum GroupsCommand {
-    static let spec = CommandSpec(
-        name: "groups", summary: "List the prunable channel groups of a model: what is coupled to what.",
-        usage: "groups [MODEL] [--coupled] [--json]",
-        options: [
-            OptionSpec(name: "coupled", value: nil, help: "also offer the residual channels joined across a stage"),
-            OptionSpec(name: "input", value: "C,H,W", help: "input size for a built-in model (default 1,28,28)"),
-            OptionSpec(name: "json", value: nil, help: "print the groups as JSON"),
-        ],
-        positionals: 0...1,
-        details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nChannel i of a group is one out-in-channel: filter i of each producer, entry i of each BatchNorm,\nand input slice i of each consumer.")
+    struct Options {
+        static let json = Flag(name: "json", help: "print the groups as JSON")
+        static let spec = CommandSpec(
+            name: "groups", summary: "List the prunable channel groups of a model: what is coupled to what.",
+            usage: "groups [MODEL] [--coupled] [--json]",
+            options: [SelectionOptions.coupled.declaration, InfoCommand.Options.input.declaration,
+                      InfoCommand.Options.classes.declaration, json.declaration],
+            positionals: 0...1,
+            details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nChannel i of a group is one out-in-channel: filter i of each producer, entry i of each BatchNorm\nand depthwise filter, and input slice i of each consumer (docs/architecture-json.md §2).")
+
+        let source: ModelSource
+        let includeCoupled: Bool
+        let input: [Int]
+        let classes: Int
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            source = try ModelSource(arguments.positionals.first ?? BuiltInModel.convnetS.rawValue, flag: "MODEL")
+            includeCoupled = arguments.flag(SelectionOptions.coupled)
+            input = try arguments.value(InfoCommand.Options.input)
+            classes = try arguments.value(InfoCommand.Options.classes)
+            json = arguments.flag(Self.json)
+        }
+    }
+
+    static let spec = Options.spec
 
     struct GroupRow: Encodable {
         var id: Int
         var name: String
         var channels: Int
         var producers: [String]
-        var batchNorms: [String]
-        var consumers: [String]
+        var batchNorms: [ChannelSlice]
+        var depthwise: [ChannelSlice]
+        var consumers: [ChannelSlice]
         var coupled: Bool
         var macsShare: Double
     }
@@ -32,17 +49,15 @@ enum GroupsCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        let source = try ModelSource(arguments.positionals.first ?? "convnet-s", flag: "MODEL")
-        let input = try InfoCommand.inputShape(arguments)
-        let architecture = try source.architecture(input: input, classes: 10)
-        let groups = try ChannelGroups(architecture: architecture, includeCoupled: arguments.flag("coupled"))
+        let options = try Options(arguments)
+        let architecture = try options.source.architecture(input: options.input, classes: options.classes)
+        let groups = ChannelGroups(graph: try ModelGraph(architecture), includeCoupled: options.includeCoupled)
         let shares = try macsShares(groups)
         let rows = groups.groups.map { g in
             GroupRow(id: g.id, name: g.name, channels: g.width, producers: g.producers, batchNorms: g.batchNorms,
-                     consumers: g.consumers.map { $0.featuresPerChannel == 1 ? $0.layer : "\($0.layer) (\($0.featuresPerChannel) columns each)" },
-                     coupled: g.isCoupled, macsShare: shares[g.id])
+                     depthwise: g.depthwise, consumers: g.consumers, coupled: g.isCoupled, macsShare: shares[g.id])
         }
-        if arguments.flag("json") {
+        if options.json {
             Console.printJSON(Result(model: architecture.name, groups: rows,
                                      fixed: groups.fixed.map { ["name": $0.name, "reason": $0.reason] }))
             return
@@ -51,8 +66,9 @@ enum GroupsCommand {
         for row in rows {
             print(String(format: "%3d  %@  %d channels, %.1f%% of MACs%@", row.id, row.name, row.channels, row.macsShare * 100,
                          row.coupled ? "  (coupled)" : ""))
-            print("       out: " + row.producers.joined(separator: ", ") + (row.batchNorms.isEmpty ? "" : " + " + row.batchNorms.joined(separator: ", ")))
-            print("       in:  " + row.consumers.joined(separator: ", "))
+            let perChannel = (row.depthwise + row.batchNorms).map(describe)
+            print("       out: " + row.producers.joined(separator: ", ") + (perChannel.isEmpty ? "" : " + " + perChannel.joined(separator: ", ")))
+            print("       in:  " + row.consumers.map(describe).joined(separator: ", "))
         }
         if !groups.fixed.isEmpty {
             print("not pruned:")
@@ -60,9 +76,17 @@ enum GroupsCommand {
         }
     }
 
+    /// "conv3", or "cat.bn (from channel 64)", or "fc (16 columns each)".
+    static func describe(_ slice: ChannelSlice) -> String {
+        var text = slice.layer
+        if slice.offset > 0 { text += " (from channel \(slice.offset))" }
+        if slice.featuresPerChannel > 1 { text += " (\(slice.featuresPerChannel) columns each)" }
+        return text
+    }
+
     /// Share of the model's MACs in the layers each group touches (as producer or consumer).
     static func macsShares(_ groups: ChannelGroups) throws -> [Double] {
-        let cost = try groups.architecture.cost()
+        let cost = groups.graph.cost
         let byName = Dictionary(uniqueKeysWithValues: cost.layers.map { ($0.name, $0.macs) })
         return groups.groups.map { g in
             let layers = Set(g.producers + g.consumers.map(\.layer))

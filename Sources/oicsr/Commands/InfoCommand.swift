@@ -2,16 +2,40 @@ import Engine
 import Foundation
 
 enum InfoCommand {
-    static let spec = CommandSpec(
-        name: "info", summary: "Per-layer table of a model: output shapes, MACs and parameters.",
-        usage: "info [MODEL] [--input C,H,W] [--classes K] [--json]",
-        options: [
-            OptionSpec(name: "input", value: "C,H,W", help: "input size for a built-in model (default 1,28,28)"),
-            OptionSpec(name: "classes", value: "K", help: "classes for a built-in model (default 10)"),
-            OptionSpec(name: "json", value: nil, help: "print the table as JSON"),
-        ],
-        positionals: 0...1,
-        details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nMACs are multiply-accumulates of conv and linear layers for one input.")
+    struct Options {
+        static let input = Option<[Int]>(
+            name: "input", placeholder: "C,H,W", summary: "input size for a built-in model", defaultValue: [1, 28, 28],
+            defaultDescription: "1,28,28", parse: { text throws(UsageError) in
+                let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+                guard parts.count == 3, let values = parts as? [Int], values.allSatisfy({ (1...ArchitectureLimits.dimension).contains($0) }) else {
+                    throw UsageError(argument: "--input", problem: "expected C,H,W as three positive integers, found '\(text)'")
+                }
+                return values
+            })
+        static let classes = Option.count("classes", placeholder: "K", default: 10, minimum: 2, maximum: ArchitectureLimits.dimension,
+                                          help: "classes for a built-in model")
+        static let json = Flag(name: "json", help: "print the table as JSON")
+        static let spec = CommandSpec(
+            name: "info", summary: "Per-layer table of a model: output shapes, MACs and parameters.",
+            usage: "info [MODEL] [--input C,H,W] [--classes K] [--json]",
+            options: [input.declaration, classes.declaration, json.declaration],
+            positionals: 0...1,
+            details: "MODEL is a built-in name, an architecture .json or a checkpoint (default convnet-s).\nMACs are multiply-accumulates of conv and linear layers for one input.")
+
+        let source: ModelSource
+        let input: [Int]
+        let classes: Int
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            source = try ModelSource(arguments.positionals.first ?? BuiltInModel.convnetS.rawValue, flag: "MODEL")
+            input = try arguments.value(Self.input)
+            classes = try arguments.value(Self.classes)
+            json = arguments.flag(Self.json)
+        }
+    }
+
+    static let spec = Options.spec
 
     struct Row: Encodable {
         var name: String
@@ -30,26 +54,14 @@ enum InfoCommand {
         var layers: [Row]
     }
 
-    /// `--input C,H,W`, default 1,28,28.
-    static func inputShape(_ arguments: ParsedArguments) throws(UsageError) -> [Int] {
-        guard let text = arguments.string("input") else { return [1, 28, 28] }
-        let parts = text.split(separator: ",").compactMap { Int($0) }
-        guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
-            throw UsageError(argument: "--input", problem: "expected C,H,W as three positive integers, found '\(text)'")
-        }
-        return parts
-    }
-
     static func run(_ arguments: ParsedArguments) throws {
-        let source = try ModelSource(arguments.positionals.first ?? "convnet-s", flag: "MODEL")
-        let input = try inputShape(arguments)
-        let classes = try arguments.integer("classes", default: 10, minimum: 2)
-        let architecture = try source.architecture(input: input, classes: classes)
-        let cost = try architecture.cost()
+        let options = try Options(arguments)
+        let architecture = try options.source.architecture(input: options.input, classes: options.classes)
+        let cost = try ModelGraph(architecture).cost
         let rows = cost.layers.map {
             Row(name: $0.name, kind: $0.kind.rawValue, output: $0.outputShape.description, macs: $0.macs, parameters: $0.parameters)
         }
-        if arguments.flag("json") {
+        if options.json {
             Console.printJSON(Result(model: architecture.name, input: architecture.input, classes: architecture.classes,
                                      macs: cost.macs, parameters: cost.parameters, layers: rows))
             return

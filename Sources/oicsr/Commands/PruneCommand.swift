@@ -1,35 +1,84 @@
+import Canvas
 import Engine
-import Explorer
 import Foundation
 import Pruning
 
 enum PruneCommand {
-    static let spec = CommandSpec(
-        name: "prune", summary: "Prune a checkpoint to a target (global greedy selection), fine-tune, evaluate and save it.",
-        usage: "prune CHECKPOINT --flops SHARE [--steps N --finetune-epochs E] --out FILE",
-        options: [
-            OptionSpec(name: "flops", value: "SHARE", help: "share of MACs to remove, in (0, 1)"),
-            OptionSpec(name: "params", value: "SHARE", help: "share of parameters to remove instead"),
-            OptionSpec(name: "channels", value: "SHARE", help: "share of prunable channels to remove instead"),
-            OptionSpec(name: "steps", value: "N", help: "reach the target in N prune/fine-tune rounds (default 1)"),
-            OptionSpec(name: "finetune-epochs", value: "E", help: "fine-tuning epochs after each round (default 0)"),
-            OptionSpec(name: "lr", value: "X", help: "fine-tuning learning rate, cosine (default 0.01)"),
-            OptionSpec(name: "bn-recalibrate", value: "N", help: "re-estimate BatchNorm statistics on N training images after pruning (default 0: off)"),
-        ] + PruningArguments.options + [
-            OptionSpec(name: "data", value: "DIR", help: "data folder (default $OICSR_DATA, else Fashion-MNIST)"),
-            OptionSpec(name: "limit", value: "N", help: "use only the first N training and test examples"),
-            OptionSpec(name: "seed", value: "N", help: "seed for fine-tuning (default 1)"),
-            OptionSpec(name: "out", value: "FILE", help: "where to write the pruned checkpoint (required unless --dry-run)"),
-            OptionSpec(name: "force", value: nil, help: "replace --out if it exists"),
-            OptionSpec(name: "dry-run", value: nil, help: "print the plan and write nothing"),
-            OptionSpec(name: "json", value: nil, help: "print the result as JSON"),
-        ],
-        positionals: 1...1,
-        details: """
-            Rounds follow docs/design.md §5: select and remove a share of the target, fine-tune with the
-            checkpoint's regularizer, repeat; the last round fine-tunes without it. The cap is
-            cumulative over rounds. MACs are multiply-accumulates of conv and linear layers per input.
-            """)
+    struct Options {
+        /// `--flops`, `--params`, `--channels`: one per metric, named once here.
+        static let targets = TargetMetric.allCases.map { metric in
+            (metric, Option.share(metric.optionName, help: metric.targetHelp))
+        }
+        static let rounds = Option.count("steps", default: 1, help: "reach the target in N prune/fine-tune rounds")
+        static let fineTuneEpochs = Option.count("finetune-epochs", placeholder: "E", default: 0, minimum: 0,
+                                                 help: "fine-tuning epochs after each round")
+        static let learningRate = Option.number("lr", default: 0.01, range: 0...1e6, lowerOpen: true, help: "fine-tuning learning rate, cosine")
+        static let seed = Option.count("seed", default: 1, minimum: 0, help: "seed for fine-tuning")
+        static let batchNormExamples = Option.count("bn-recalibrate", default: 0, minimum: 0,
+                                                    help: "re-estimate BatchNorm statistics on N training images after pruning (0: off)")
+        static let out = Option.text("out", placeholder: "FILE", help: "where to write the pruned checkpoint (required unless --dry-run)")
+        static let dryRun = Flag(name: "dry-run", help: "print the plan and write nothing")
+        static let json = Flag(name: "json", help: "print the result as JSON")
+
+        static let targetDeclarations: [OptionDeclaration] = targets.map { $0.1.declaration }
+        static let repairDeclarations: [OptionDeclaration] = [rounds.declaration, fineTuneEpochs.declaration,
+                                                              learningRate.declaration, batchNormExamples.declaration]
+        static let outputDeclarations: [OptionDeclaration] = [seed.declaration, out.declaration, OutputOptions.force.declaration,
+                                                              dryRun.declaration, json.declaration]
+        static let spec = CommandSpec(
+            name: "prune", summary: "Prune a checkpoint to a target (global greedy selection), fine-tune, evaluate and save it.",
+            usage: "prune CHECKPOINT --flops SHARE [--steps N --finetune-epochs E] --out FILE",
+            options: targetDeclarations + repairDeclarations + SelectionOptions.declarations + DataOptions.declarations + outputDeclarations,
+            positionals: 1...1,
+            details: """
+                Rounds follow docs/design.md §5: select and remove a share of the target, fine-tune with the
+                checkpoint's regularizer, repeat; the last round fine-tunes without it. The cap is
+                cumulative over rounds. MACs are multiply-accumulates of conv and linear layers per input.
+                The models are evaluated on the test split when the data fits them (--data, else the default).
+                """)
+
+        let checkpoint: String
+        let target: PruningTarget
+        let rounds: Int
+        let fineTuning: FineTuningSettings?
+        let batchNormExamples: Int
+        let selection: SelectionOptions
+        let data: DataOptions
+        let output: OutputOptions?
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            checkpoint = arguments.positionals[0]
+            var given: [PruningTarget] = []
+            for (metric, option) in Self.targets {
+                if let share = try arguments.valueIfAny(option) { given.append(PruningTarget(metric: metric, share: share)) }
+            }
+            let names = Self.targets.map { "--" + $0.1.name }.joined(separator: ", ")
+            guard given.count == 1 else {
+                throw UsageError(argument: "--" + Self.targets[0].1.name, problem: given.isEmpty ? "give a target: one of \(names)" : "give only one of \(names)")
+            }
+            target = given[0]
+            rounds = try arguments.value(Self.rounds)
+            let epochs = try arguments.value(Self.fineTuneEpochs)
+            let learningRate = try arguments.value(Self.learningRate)
+            let seed = try arguments.value(Self.seed)
+            fineTuning = epochs == 0 ? nil : FineTuningSettings(epochs: epochs, learningRate: Float(learningRate), seed: UInt64(seed))
+            batchNormExamples = try arguments.value(Self.batchNormExamples)
+            selection = try SelectionOptions(arguments)
+            data = try DataOptions(arguments)
+            json = arguments.flag(Self.json)
+            if arguments.flag(Self.dryRun) {
+                output = nil
+            } else {
+                guard let path = try arguments.valueIfAny(Self.out) else {
+                    throw UsageError(argument: "--out", problem: "needed to write the pruned model (or use --dry-run)")
+                }
+                output = try OutputOptions(path: path, option: Self.out.name, force: arguments.flag(OutputOptions.force), source: checkpoint)
+            }
+        }
+    }
+
+    static let spec = Options.spec
 
     struct GroupPlan: Encodable {
         var name: String
@@ -52,135 +101,107 @@ enum PruneCommand {
         var prunedTop1: Double?
         var recalibratedTop1: Double?
         var finetunedTop1: Double?
+        var evaluatedOn: String?
         var out: String?
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        let targets = TargetMetric.allCases.compactMap { metric in arguments.string(metric.rawValue).map { (metric, $0) } }
-        guard targets.count == 1, let (metric, _) = targets.first else {
-            throw UsageError(argument: "--flops", problem: targets.isEmpty ? "give a target: --flops, --params or --channels" : "give only one of --flops, --params and --channels")
+        let options = try Options(arguments)
+        let source = try TrainedCheckpoint.load(options.checkpoint)
+        let policy = options.selection.policy(for: source.recipe)
+        let schedule = PruningSchedule(target: options.target, policy: policy, rounds: options.rounds, fineTuning: options.fineTuning,
+                                       batchNormExamples: options.batchNormExamples, regularizer: source.recipe.regularizer.choice)
+        let plan: PruningSchedule.Plan
+        do {
+            plan = try schedule.plan(source.model)
+        } catch {
+            throw UsageError(argument: error.concernsTarget ? "--" + options.target.metric.optionName : options.checkpoint, problem: error.problem)
         }
-        let target = try arguments.number(metric.rawValue, default: 0, above: 0, below: 1)
-        let steps = try arguments.integer("steps", default: 1)
-        let finetuneEpochs = try arguments.integer("finetune-epochs", default: 0, minimum: 0)
-        let recalibration = try arguments.integer("bn-recalibrate", default: 0, minimum: 0)
-        let dryRun = arguments.flag("dry-run")
-        let (path, model, info) = try PruningArguments.loadCheckpoint(arguments.positionals[0])
-        let out = arguments.string("out")
-        if !dryRun {
-            guard let out else { throw UsageError(argument: "--out", problem: "needed to write the pruned model (or use --dry-run)") }
-            if TrainCommand.samePath(out, path) {
-                throw UsageError(argument: "--out", problem: "\(out) is the source model; write the pruned model to another file")
-            }
-            if FileManager.default.fileExists(atPath: out) && !arguments.flag("force") {
-                throw UsageError(argument: "--out", problem: "\(out) exists; pass --force to replace it")
-            }
-        }
-        let setup = try PruningArguments(arguments, info: info)
-        let groups = try setup.groups(of: model, path: path)
-        let originalCost = try WidthCostModel(groups: groups)
-        let original = originalCost.figures(widths: originalCost.originalWidths)
-
-        // The whole target must be reachable under the cap before any work starts.
-        let firstSelection = try selection(model: model, groups: groups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
-        guard let fullCount = firstSelection.stepCount(toReach: target) else {
-            throw UsageError(argument: "--\(metric.rawValue)", problem: String(
-                format: "cannot remove %.1f%% of %@: with a cap of %.0f%% per layer and a floor of %d channels the selection stops at %.1f%%",
-                target * 100, metric.rawValue, setup.limits.capShare * 100, setup.limits.floor, firstSelection.reachableShare * 100))
-        }
-        if dryRun {
-            let plan = firstSelection.plan(steps: fullCount)
-            report(Result(checkpoint: path, metric: metric.rawValue, target: target, removedShare: firstSelection.removedShare(after: fullCount),
-                          before: original, after: firstSelection.figures(after: fullCount), groups: groupPlans(groups, plan),
-                          criterion: setup.criterion.rawValue, normalization: setup.normalization.rawValue), json: arguments.flag("json"))
+        guard let output = options.output else {
+            let (selection, steps) = (plan.selection!, plan.wholeTargetSteps!)
+            let kept = selection.plan(steps: steps, widthMultiple: policy.widthMultiple).kept
+            let after = WidthCostModel(groups: plan.groups).figures(widths: kept.map(\.count))
+            report(Result(checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
+                          removedShare: 1 - Double(after.value(options.target.metric)) / Double(selection.before.value(options.target.metric)),
+                          before: selection.before, after: after, groups: groupPlans(plan.groups, kept),
+                          criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue), json: options.json)
             return
         }
 
-        let folder = arguments.string("data") ?? DataSource.defaultFolder()
-        let data = try DataArguments.load(arguments)
-        try DataArguments.check(data.test, fits: model.architecture, dataFolder: folder)
+        let data = try evaluationData(options, model: source.model, repairs: options.fineTuning != nil || options.batchNormExamples > 0)
         Interruption.install()
         let progress = ProgressLine()
-        func evaluate(_ m: Model, _ label: String) throws -> Evaluation {
-            guard let result = Evaluator.evaluate(m, dataset: data.test, normalization: info.normalization, progress: { share in
+        func evaluate(_ model: Model, _ label: String) throws -> Evaluation {
+            guard let test = data?.test, let result = Evaluator.evaluate(model, dataset: test, normalization: source.info.normalization, progress: { share in
                 progress.update(label: label, share: share, detail: "")
                 return !Interruption.isRequested
             }) else { throw Interrupted() }
             progress.finish()
             return result
         }
-        let dense = try evaluate(model, "evaluating the dense model")
-
-        var current = model
-        var plans: [PruningPlan] = []
-        var prunedTop1: Double?, recalibratedTop1: Double?, finetunedTop1: Double?
-        let regularizer = RegularizerChoice(kind: RegularizerKind(rawValue: info.regularizer) ?? .l2, lambda: info.lambda,
-                                            includeCoupled: setup.includeCoupled)
-        for round in 1...steps {
-            let roundGroups = try ChannelGroups(architecture: current.architecture, includeCoupled: setup.includeCoupled)
-            let roundSelection = try selection(model: current, groups: roundGroups, setup: setup, metric: metric, capWidths: originalCost.originalWidths)
-            // The round's target, as a share of the original model, restated for the current one.
-            let goal = Double(original.value(metric)) * (1 - target * Double(round) / Double(steps))
-            let share = 1 - goal / Double(roundSelection.before.value(metric))
-            guard let count = roundSelection.stepCount(toReach: max(share, 0)) else {
-                throw RuntimeFailure(description: "round \(round): the cap stops the selection at \(Format.percent(roundSelection.reachableShare, decimals: 1))")
-            }
-            let plan = roundSelection.plan(steps: count)
-            plans.append(plan)
-            current = try Surgery.prune(current, groups: roundGroups, plan: plan)
-            if round == 1 && steps == 1 { prunedTop1 = try evaluate(current, "evaluating as pruned").top1 }
-            if recalibration > 0 {
-                current.reestimateBatchNormStatistics(dataset: data.train, normalization: info.normalization, examples: recalibration)
-                if round == steps { recalibratedTop1 = try evaluate(current, "evaluating after BN re-estimation").top1 }
-            }
-            if finetuneEpochs > 0 {
-                var configuration = TrainingConfiguration()
-                configuration.epochs = finetuneEpochs
-                configuration.learningRate = Float(try arguments.number("lr", default: 0.01, above: 0))
-                configuration.seed = UInt64(try arguments.integer("seed", default: 1, minimum: 0))
-                // The last round fine-tunes without the regularizer (docs/design.md §5).
-                let choice = round == steps ? RegularizerChoice(kind: .l2) : regularizer
-                let trainer = try choice.trainer(for: current, configuration: configuration)
-                let finished = trainer.fit(
-                    train: data.train, normalization: info.normalization, augmentation: Augmentation.standard(for: data.train),
-                    progress: { p in
-                        progress.update(label: "round \(round)/\(steps) fine-tuning", share: p.share,
-                                        detail: String(format: "loss %.3f acc %.1f%%", p.loss, p.accuracy * 100))
-                        return !Interruption.isRequested
-                    }, epochFinished: { _ in })
-                progress.finish()
-                guard finished else { Console.error("interrupted; nothing written"); throw Interrupted() }
-            }
+        let dense = data == nil ? nil : try evaluate(source.model, "evaluating the dense model")
+        let events = PruningSchedule.Events(
+            evaluate: data == nil ? nil : { model, stage in try evaluate(model, "evaluating \(stage.rawValue)") },
+            training: { round, p in
+                progress.update(label: "round \(round)/\(options.rounds) fine-tuning", share: p.share,
+                                detail: String(format: "loss %.3f acc %.1f%%", p.loss, p.accuracy * 100))
+                return !Interruption.isRequested
+            },
+            reestimation: { _ in !Interruption.isRequested })
+        let result: PruningSchedule.Result
+        do {
+            result = try schedule.run(source.model, plan: plan, train: data?.train, normalization: source.info.normalization, events: events)
+        } catch is PruningCancelled {
+            progress.finish()
+            Console.error("interrupted; nothing written")
+            throw Interrupted()
+        } catch let error as PruningError {
+            throw RuntimeFailure(description: error.problem)
         }
-        if finetuneEpochs > 0 { finetunedTop1 = try evaluate(current, "evaluating after fine-tuning").top1 }
-        let final = try evaluate(current, "evaluating the pruned model")
 
-        var prunedInfo = info
-        prunedInfo.architecture = current.architecture
-        prunedInfo.metrics = ["top1": final.top1, "loss": final.loss, "dense_top1": dense.top1]
-        prunedInfo.training["pruned_from"] = path
-        prunedInfo.training["pruned_" + metric.rawValue] = String(target)
-        try Checkpoint.save(current, info: prunedInfo, to: out!)
+        var info = source.info
+        info.architecture = result.model.architecture
+        let final = result.evaluations[.afterFineTuning] ?? result.evaluations[.afterBatchNormReestimation] ?? result.evaluations[.asPruned]
+        info.metrics = [:]
+        if let final { info.metrics["top1"] = final.top1; info.metrics["loss"] = final.loss }
+        if let dense { info.metrics["dense_top1"] = dense.top1 }
+        var recipe = source.recipe
+        recipe.pruning = schedule.record(result, plan: plan, source: source.path)
+        recipe.fineTuning = options.fineTuning.map { Recipe.FineTuning(epochs: $0.epochs * options.rounds, learningRate: Double($0.learningRate)) }
+        recipe.batchNormReestimation = options.batchNormExamples > 0 ? options.batchNormExamples : nil
+        info.record(recipe)
+        try Checkpoint.save(result.model, info: info, to: output.path)
 
-        let cost = try current.architecture.cost()
-        let after = CostFigures(macs: cost.macs, parameters: cost.parameters,
-                                channels: try ChannelGroups(architecture: current.architecture, includeCoupled: setup.includeCoupled).totalChannels)
-        let summary = Result(
-            checkpoint: path, metric: metric.rawValue, target: target,
-            removedShare: 1 - Double(after.value(metric)) / Double(original.value(metric)), before: original, after: after,
-            groups: steps == 1 ? groupPlans(groups, plans[0]) : [],
-            criterion: setup.criterion.rawValue, normalization: setup.normalization.rawValue,
-            denseTop1: dense.top1, prunedTop1: prunedTop1, recalibratedTop1: recalibratedTop1, finetunedTop1: finetunedTop1, out: out)
-        report(summary, json: arguments.flag("json"))
+        report(Result(
+            checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
+            removedShare: result.removedShare(options.target.metric), before: result.before, after: result.after,
+            groups: groupPlans(plan.groups, result.kept), criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue,
+            denseTop1: dense?.top1, prunedTop1: result.evaluations[.asPruned]?.top1,
+            recalibratedTop1: result.evaluations[.afterBatchNormReestimation]?.top1,
+            finetunedTop1: result.evaluations[.afterFineTuning]?.top1, evaluatedOn: data?.test.name, out: output.path), json: options.json)
     }
 
-    static func selection(model: Model, groups: ChannelGroups, setup: PruningArguments, metric: TargetMetric, capWidths: [Int]) throws -> Selection {
-        try GreedySelection.walk(model: model, groups: groups, criterion: setup.criterion, normalization: setup.normalization,
-                                 metric: metric, limits: setup.limits, capWidths: capWidths)
+    /// The data to evaluate (and repair) on: what `--data` names, which must fit; else the
+    /// default data when it fits the model; else none, said on stderr (repairs then need `--data`).
+    static func evaluationData(_ options: Options, model: Model, repairs: Bool) throws -> DataSplits? {
+        if options.data.isExplicit || repairs {
+            let data = try options.data.load()
+            try options.data.check(data.test, fits: model.architecture)
+            return data
+        }
+        guard let data = try? options.data.load(), DataOptions.mismatch(data.test, model.architecture) == nil else {
+            Console.error("no evaluation: the default data set does not fit '\(model.architecture.name)'; give --data to evaluate")
+            return nil
+        }
+        return data
     }
 
-    static func groupPlans(_ groups: ChannelGroups, _ plan: PruningPlan) -> [GroupPlan] {
-        groups.groups.map { GroupPlan(name: $0.name, before: $0.width, after: $0.width - plan.removed[$0.id].count, removed: plan.removed[$0.id]) }
+    static func groupPlans(_ groups: ChannelGroups, _ kept: [[Int]]) -> [GroupPlan] {
+        groups.groups.map { group in
+            let keptSet = Set(kept[group.id])
+            return GroupPlan(name: group.name, before: group.width, after: kept[group.id].count,
+                             removed: (0..<group.width).filter { !keptSet.contains($0) })
+        }
     }
 
     static func report(_ result: Result, json: Bool) {
@@ -197,5 +218,24 @@ enum PruneCommand {
                                                 ("after BN re-estimation", result.recalibratedTop1), ("after fine-tuning", result.finetunedTop1)]
         for case let (label, value?) in accuracies { print("top-1 \(label): \(Format.percent(value, decimals: 2))") }
         if let out = result.out { print("saved \(out)") } else { print("dry run: nothing written") }
+    }
+}
+
+extension TargetMetric {
+    /// The option that sets a target of this metric.
+    var optionName: String {
+        switch self {
+        case .flops: "flops"
+        case .parameters: "params"
+        case .channels: "channels"
+        }
+    }
+
+    var targetHelp: String {
+        switch self {
+        case .flops: "share of MACs to remove, in (0, 1)"
+        case .parameters: "share of parameters to remove instead"
+        case .channels: "share of prunable channels to remove instead"
+        }
     }
 }

@@ -1,5 +1,5 @@
 import Engine
-import Explorer
+import Canvas
 import Foundation
 import Pruning
 
@@ -9,19 +9,38 @@ import Pruning
 /// λ and the default normalisation are chosen on a validation split held out of the
 /// training set, never on the test set.
 enum StudyCommand {
-    static let spec = CommandSpec(
-        name: "study", summary: "Reproduce the OICSR comparison on convnet-s and write docs/oicsr-study.{md,json,svg}.",
-        usage: "study [--out DIR] [--epochs N]",
-        options: [
-            OptionSpec(name: "out", value: "DIR", help: "folder for the results (default docs)"),
-            OptionSpec(name: "epochs", value: "N", help: "training epochs per model (default 2)"),
-            OptionSpec(name: "data", value: "DIR", help: "data folder (default $OICSR_DATA, else Fashion-MNIST)"),
-            OptionSpec(name: "limit", value: "N", help: "use only the first N training and test examples"),
-            OptionSpec(name: "validation", value: "N", help: "training examples held out to choose λ and the normalisation (default 10000)"),
-            OptionSpec(name: "quick", value: nil, help: "one λ per regularizer and two targets: a smoke run"),
-            OptionSpec(name: "render", value: "JSON", help: "only write the page and the plot again from a results file"),
-        ],
-        details: "Takes about an hour on two cores with the defaults.")
+    struct Options {
+        static let out = Option.text("out", placeholder: "DIR", default: "docs", help: "folder for the results")
+        static let epochs = Option.count("epochs", default: 2, help: "training epochs per model")
+        static let validation = Option.count("validation", default: nil,
+                                             help: "training examples held out to choose λ and the normalisation (default 10000, at most a sixth)")
+        static let quick = Flag(name: "quick", help: "one λ per regularizer and two targets: a smoke run")
+        static let render = Option.text("render", placeholder: "JSON", help: "only write the page and the plot again from a results file")
+        static let spec = CommandSpec(
+            name: "study", summary: "Reproduce the OICSR comparison on convnet-s and write docs/oicsr-study.{md,json,svg}.",
+            usage: "study [--out DIR] [--epochs N]",
+            options: [out.declaration, epochs.declaration] + DataOptions.declarations
+                + [validation.declaration, quick.declaration, render.declaration],
+            details: "Takes about an hour on two cores with the defaults.")
+
+        let outFolder: String
+        let epochs: Int
+        let data: DataOptions
+        let validation: Int?
+        let quick: Bool
+        let render: String?
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            outFolder = try arguments.value(Self.out)
+            epochs = try arguments.value(Self.epochs)
+            data = try DataOptions(arguments)
+            validation = try arguments.valueIfAny(Self.validation)
+            quick = arguments.flag(Self.quick)
+            render = try arguments.valueIfAny(Self.render)
+        }
+    }
+
+    static let spec = Options.spec
 
     /// λ candidates. With BatchNorm after every conv, a layer's filters can shrink without
     /// changing what the network computes, so channels die only when λ·Σlr (the total
@@ -74,9 +93,10 @@ enum StudyCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
+        let options = try Options(arguments)
         let started = Date()
-        let outFolder = arguments.string("out") ?? "docs"
-        if let results = arguments.string("render") {
+        let outFolder = options.outFolder
+        if let results = options.render {
             guard let data = FileManager.default.contents(atPath: results),
                   let report = try? JSONDecoder().decode(Report.self, from: data) else {
                 throw UsageError(argument: "--render", problem: "\(results) is not a results file written by 'oicsr study'")
@@ -84,12 +104,12 @@ enum StudyCommand {
             try write(report, to: outFolder, json: false)
             return
         }
-        let epochs = try arguments.integer("epochs", default: 2)
-        let quick = arguments.flag("quick")
-        let data = try DataArguments.load(arguments)
+        let epochs = options.epochs
+        let quick = options.quick
+        let data = try options.data.load()
         let architecture = BuiltInModel.convnetS.architecture(input: [data.train.channels, data.train.height, data.train.width],
                                                                classes: data.train.classes)
-        let validationCount = try arguments.integer("validation", default: min(10_000, data.train.count / 6))
+        let validationCount = options.validation ?? min(10_000, data.train.count / 6)
         guard validationCount < data.train.count else {
             throw UsageError(argument: "--validation", problem: "\(validationCount) is not less than the \(data.train.count) training examples")
         }
@@ -157,12 +177,11 @@ enum StudyCommand {
             let t0 = Date()
             let candidate = try prune(models[kind]!, kind: kind, normalization: defaultNormalization, target: 0.5)
             let before = try log.evaluate(candidate.model, data.test, normalization, "\(kind.rawValue) as pruned").top1
-            var configuration = TrainingConfiguration()
-            configuration.epochs = 1
-            configuration.learningRate = 0.01
-            let trainer = Trainer(model: candidate.model, configuration: configuration)
-            guard trainer.fit(train: train, normalization: normalization, augmentation: .none,
-                              progress: { log.progress("\(kind.rawValue) fine-tuning", $0) }, epochFinished: { _ in }) else {
+            do {
+                try PruningSchedule.fineTune(candidate.model, train: train, normalization: normalization,
+                                             settings: FineTuningSettings(epochs: 1, learningRate: 0.01), regularizer: RegularizerChoice(kind: .l2),
+                                             progress: { log.progress("\(kind.rawValue) fine-tuning", $0) })
+            } catch is PruningCancelled {
                 throw Interrupted()
             }
             let after = try log.evaluate(candidate.model, data.test, normalization, "\(kind.rawValue) fine-tuned").top1
@@ -221,7 +240,7 @@ enum StudyCommand {
         let model = try Model(architecture: architecture, seed: 1)
         var configuration = TrainingConfiguration()
         configuration.epochs = epochs
-        let trainer = try RegularizerChoice(kind: kind, lambda: kind == .l2 ? nil : lambda).trainer(for: model, configuration: configuration)
+        let trainer = RegularizerChoice(kind: kind, lambda: kind == .l2 ? nil : lambda).trainer(for: model, configuration: configuration)
         let label = kind == .l2 ? "training l2" : String(format: "training %@ λ=%g", kind.rawValue, lambda)
         guard trainer.fit(train: train, normalization: normalization, augmentation: .none,
                           progress: { log.progress(label, $0) }, epochFinished: { _ in }) else { throw Interrupted() }
@@ -231,13 +250,12 @@ enum StudyCommand {
     /// One-shot pruning of `model` to `target` of MACs removed, ranked with the criterion
     /// that matches how it was trained.
     static func prune(_ model: Model, kind: RegularizerKind, normalization: EnergyNormalization, target: Double) throws -> (model: Model, removedShare: Double) {
-        let groups = try ChannelGroups(architecture: model.architecture)
-        let selection = try GreedySelection.walk(model: model, groups: groups, criterion: .matching(kind),
-                                                 normalization: normalization, metric: .flops)
-        guard let count = selection.stepCount(toReach: target) else {
-            throw RuntimeFailure(description: "the cap stops the selection before \(Format.percent(target, decimals: 0))")
-        }
-        return (try Surgery.prune(model, groups: groups, plan: selection.plan(steps: count)), selection.removedShare(after: count))
+        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target),
+                                       policy: SelectionPolicy(criterion: .matching(kind), normalization: normalization))
+        let plan = try schedule.plan(model)
+        let result = try schedule.run(model, plan: plan, train: nil, normalization: .identity(channels: model.architecture.input[0]),
+                                      events: PruningSchedule.Events())
+        return (result.model, result.removedShare(.flops))
     }
 }
 

@@ -1,34 +1,86 @@
+import Canvas
 import Engine
-import Pruning
-import Explorer
 import Foundation
+import Pruning
 
 enum TrainCommand {
-    static let spec = CommandSpec(
-        name: "train", summary: "Train a model on a data set and save it as a safetensors checkpoint.",
-        usage: "train [--model NAME|FILE] [options]",
-        options: [
-            OptionSpec(name: "model", value: "NAME|FILE", help: "built-in (convnet-s, resnet20, resnet56), architecture .json, or checkpoint to continue from (default convnet-s)"),
-            OptionSpec(name: "data", value: "DIR", help: "data folder: MNIST-format IDX or CIFAR binary (default $OICSR_DATA, else Fashion-MNIST)"),
-            OptionSpec(name: "epochs", value: "N", help: "epochs (default 2)"),
-            OptionSpec(name: "batch-size", value: "N", help: "batch size (default 128)"),
-            OptionSpec(name: "lr", value: "X", help: "base learning rate (default 0.05)"),
-            OptionSpec(name: "schedule", value: "KIND", help: "cosine, step (x0.1 at 50% and 75% of the epochs) or constant (default cosine)"),
-            OptionSpec(name: "momentum", value: "X", help: "SGD momentum (default 0.9)"),
-            OptionSpec(name: "weight-decay", value: "X", help: "L2 weight decay (default 5e-4)"),
-            OptionSpec(name: "reg", value: "KIND", help: "regularizer: l2 (weight decay only), gl, oicsr-gl or l1-bn (default l2)"),
-            OptionSpec(name: "lambda", value: "X", help: "regularizer strength λ (default: the study's choice for convnet-s, see docs/oicsr-study.md)"),
-            OptionSpec(name: "reg-step", value: "KIND", help: "proximal (soft-threshold after each step, default) or subgradient"),
-            OptionSpec(name: "coupled", value: nil, help: "regularize the residual channels coupled across a stage too"),
-            OptionSpec(name: "seed", value: "N", help: "seed for initialisation, shuffling and augmentation (default 1)"),
-            OptionSpec(name: "limit", value: "N", help: "use only the first N training and test examples"),
-            OptionSpec(name: "out", value: "FILE", help: "checkpoint to write (default MODEL.safetensors); saved after every epoch"),
-            OptionSpec(name: "resume", value: nil, help: "continue the interrupted run that writes --out"),
-            OptionSpec(name: "force", value: nil, help: "replace --out if it exists"),
-            OptionSpec(name: "json", value: nil, help: "print the result as JSON"),
-        ])
-
     enum Schedule: String, CaseIterable { case cosine, step, constant }
+
+    struct Options {
+        static let defaults = TrainingConfiguration()
+        static let model = Option.text("model", placeholder: "NAME|FILE", default: BuiltInModel.convnetS.rawValue,
+                                       help: "built-in (\(BuiltInModel.allCases.map(\.rawValue).joined(separator: ", "))), architecture .json, or checkpoint to continue from")
+        static let epochs = Option.count("epochs", default: defaults.epochs, help: "epochs")
+        static let batchSize = Option.count("batch-size", default: defaults.batchSize, maximum: 1 << 16, help: "batch size")
+        static let learningRate = Option.number("lr", default: Double(defaults.learningRate), range: 0...1e6, lowerOpen: true, help: "base learning rate")
+        static let schedule = Option<Schedule>.choice("schedule", default: .cosine,
+                                                      help: "learning-rate schedule (step: x0.1 at 50% and 75% of the epochs)")
+        static let momentum = Option.number("momentum", default: Double(defaults.momentum), range: 0...1, upperOpen: true, help: "SGD momentum")
+        static let weightDecay = Option.number("weight-decay", default: Double(defaults.weightDecay), range: 0...1e6, help: "L2 weight decay")
+        static let regularizer = Option<RegularizerKind>.choice("reg", default: .l2, help: "sparsity regularizer (l2: weight decay only)")
+        static let lambda = Option.number("lambda", default: nil, range: 0...1e6, lowerOpen: true,
+                                          help: "regularizer strength λ (default: the study's choice for convnet-s, docs/oicsr-study.md)")
+        static let regularizerStep = Option<RegularizerStep>.choice("reg-step", default: RegularizerOptions(lambda: 0).step,
+                                                                    help: "how the penalty enters: proximal (soft-threshold after each step) or subgradient")
+        static let coupled = Flag(name: "coupled", help: "regularize the residual channels coupled across a stage too")
+        static let seed = Option.count("seed", default: Int(defaults.seed), minimum: 0, help: "seed for initialisation, shuffling and augmentation")
+        static let out = Option.text("out", placeholder: "FILE", defaultDescription: "MODEL.safetensors",
+                                     help: "checkpoint to write, after every epoch")
+        static let resume = Flag(name: "resume", help: "continue the interrupted run that writes --out")
+        static let json = Flag(name: "json", help: "print the result as JSON")
+
+        static let spec = CommandSpec(
+            name: "train", summary: "Train a model on a data set and save it as a safetensors checkpoint.",
+            usage: "train [--model NAME|FILE] [options]",
+            options: [model.declaration] + DataOptions.declarations
+                + [epochs, batchSize].map(\.declaration) + [learningRate.declaration, schedule.declaration, momentum.declaration,
+                   weightDecay.declaration, regularizer.declaration, lambda.declaration, regularizerStep.declaration,
+                   coupled.declaration, seed.declaration, out.declaration, resume.declaration, OutputOptions.force.declaration,
+                   json.declaration])
+
+        let source: ModelSource
+        let configuration: TrainingConfiguration
+        let regularizer: RegularizerChoice
+        let data: DataOptions
+        let output: OutputOptions
+        let resume: Bool
+        let json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            source = try ModelSource(try arguments.value(Self.model), flag: "--model")
+            var configuration = TrainingConfiguration()
+            configuration.epochs = try arguments.value(Self.epochs)
+            configuration.batchSize = try arguments.value(Self.batchSize)
+            configuration.learningRate = Float(try arguments.value(Self.learningRate))
+            configuration.momentum = Float(try arguments.value(Self.momentum))
+            configuration.weightDecay = Float(try arguments.value(Self.weightDecay))
+            configuration.seed = UInt64(try arguments.value(Self.seed))
+            switch try arguments.value(Self.schedule) {
+            case .cosine: configuration.schedule = .cosine
+            case .constant: configuration.schedule = .constant
+            case .step: configuration.schedule = .step(milestones: [configuration.epochs / 2, configuration.epochs * 3 / 4], factor: 0.1)
+            }
+            self.configuration = configuration
+            let kind = try arguments.value(Self.regularizer)
+            let lambda = try arguments.valueIfAny(Self.lambda)
+            if kind == .l2 && lambda != nil {
+                throw UsageError(argument: "--lambda", problem: "needs --reg gl, oicsr-gl or l1-bn (l2 is weight decay only: --weight-decay)")
+            }
+            var regularizer = RegularizerChoice(kind: kind, lambda: lambda, includeCoupled: arguments.flag(Self.coupled))
+            regularizer.options.step = try arguments.value(Self.regularizerStep)
+            self.regularizer = regularizer
+            data = try DataOptions(arguments)
+            resume = arguments.flag(Self.resume)
+            json = arguments.flag(Self.json)
+            let out = try arguments.valueIfAny(Self.out) ?? TrainCommand.defaultOutput(for: source)
+            // --resume continues the file that --out names, so its existing is the point.
+            output = try OutputOptions(path: out, option: Self.out.name, force: arguments.flag(OutputOptions.force) || resume,
+                                       source: source.checkpointPath,
+                                       existsHint: "pass --force to replace it or --resume to continue its run")
+        }
+    }
+
+    static let spec = Options.spec
 
     struct Result: Encodable {
         var checkpoint: String
@@ -39,45 +91,18 @@ enum TrainCommand {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        let source = try ModelSource(arguments.string("model") ?? "convnet-s", flag: "--model")
-        var configuration = TrainingConfiguration()
-        configuration.epochs = try arguments.integer("epochs", default: 2)
-        configuration.batchSize = try arguments.integer("batch-size", default: 128)
-        configuration.learningRate = Float(try arguments.number("lr", default: 0.05, above: 0))
-        configuration.momentum = Float(try arguments.number("momentum", default: 0.9, above: 0, below: 1, allowLowest: true))
-        configuration.weightDecay = Float(try arguments.number("weight-decay", default: 5e-4, above: 0, allowLowest: true))
-        configuration.seed = UInt64(try arguments.integer("seed", default: 1, minimum: 0))
-        switch try arguments.choice("schedule", default: Schedule.cosine) {
-        case .cosine: configuration.schedule = .cosine
-        case .constant: configuration.schedule = .constant
-        case .step: configuration.schedule = .step(milestones: [configuration.epochs / 2, configuration.epochs * 3 / 4], factor: 0.1)
-        }
-        let kind = try arguments.choice("reg", default: RegularizerKind.l2)
-        if kind == .l2 && arguments.string("lambda") != nil {
-            throw UsageError(argument: "--lambda", problem: "needs --reg gl, oicsr-gl or l1-bn (l2 is weight decay only: --weight-decay)")
-        }
-        var regularizer = RegularizerChoice(
-            kind: kind, lambda: arguments.string("lambda") == nil ? nil : try arguments.number("lambda", default: 0, above: 0),
-            includeCoupled: arguments.flag("coupled"))
-        regularizer.options.step = try arguments.choice("reg-step", default: RegularizerStep.proximal)
-        let out = arguments.string("out") ?? defaultOutput(for: source)
-        let resume = arguments.flag("resume")
-        if source.checkpointPath.map({ samePath($0, out) }) ?? false {
-            throw UsageError(argument: "--out", problem: "\(out) is the source model; write the trained model to another file")
-        }
-        if FileManager.default.fileExists(atPath: out) && !resume && !arguments.flag("force") {
-            throw UsageError(argument: "--out", problem: "\(out) exists; pass --force to replace it or --resume to continue its run")
-        }
-
-        let folder = arguments.string("data") ?? DataSource.defaultFolder()
-        let data = try DataArguments.load(arguments)
-        let architecture = try source.architecture(input: [data.train.channels, data.train.height, data.train.width],
-                                                   classes: data.train.classes)
-        try DataArguments.check(data.train, fits: architecture, dataFolder: folder)
+        let options = try Options(arguments)
+        let out = options.output.path
+        let configuration = options.configuration
+        let data = try options.data.load()
+        let architecture = try options.source.architecture(input: [data.train.channels, data.train.height, data.train.width],
+                                                           classes: data.train.classes)
+        try options.data.check(data.train, fits: architecture)
 
         let model: Model
         var normalization = Normalization.fit(data.train)
-        if resume {
+        var resumeToken: String?
+        if options.resume {
             guard FileManager.default.fileExists(atPath: out) else {
                 throw UsageError(argument: "--resume", problem: "\(out) does not exist yet; nothing to resume")
             }
@@ -87,7 +112,8 @@ enum TrainCommand {
             }
             model = loaded
             normalization = info.normalization
-        } else if let path = source.checkpointPath {
+            resumeToken = try info.recipe(file: out).training?.resumeToken
+        } else if let path = options.source.checkpointPath {
             let (loaded, info) = try Checkpoint.load(path: path)
             model = loaded
             normalization = info.normalization
@@ -95,44 +121,57 @@ enum TrainCommand {
             model = try Model(architecture: architecture, seed: configuration.seed)
         }
 
-        let trainer = try regularizer.trainer(for: model, configuration: configuration)
-        let startEpoch = resume ? try TrainingState.restore(into: trainer, checkpoint: out) : 0
+        let regularizer = options.regularizer
+        let trainer = regularizer.trainer(for: model, configuration: configuration)
+        let startEpoch = options.resume ? try TrainingState.restore(into: trainer, checkpoint: out, token: resumeToken) : 0
         guard startEpoch < configuration.epochs else {
             throw UsageError(argument: "--resume", problem: "\(out) already finished \(startEpoch) of \(configuration.epochs) epochs")
         }
-        let info = CheckpointInfo(
-            architecture: architecture, normalization: normalization, dataset: data.train.name,
-            classNames: data.train.classNames, regularizer: kind.rawValue, lambda: regularizer.options.lambda,
-            training: configuration.facts.merging([
-                "train_examples": String(data.train.count), "coupled": String(regularizer.includeCoupled),
-                "regularizer_step": regularizer.options.step.rawValue,
-            ]) { $1 })
+        var info = CheckpointInfo(architecture: architecture, normalization: normalization, dataset: data.train.name,
+                                  classNames: data.train.classNames)
+        var recipe = Recipe(regularizer: Recipe.Regularization(regularizer),
+                            training: Recipe.Training(configuration, trainExamples: data.train.count))
 
-        if !arguments.flag("json") {
-            let macs = try architecture.cost().macs
-            let penalty = kind == .l2 ? "" : ", \(kind.rawValue) λ=\(regularizer.options.lambda)"
+        if !options.json {
+            let macs = model.graph.cost.macs
+            let penalty = regularizer.kind == .l2 ? "" : ", \(regularizer.kind.rawValue) λ=\(regularizer.options.lambda)"
             Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epochs\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
         }
         Interruption.install()
         let progress = ProgressLine()
         var epochs: [EpochSummary] = []
+        // Where training stopped being finite: (epoch, batch) of the first non-finite loss.
+        var diverged: (epoch: Int, batch: Int)?
         let finished = try trainer.fit(
             train: data.train, normalization: normalization, augmentation: Augmentation.standard(for: data.train),
             startEpoch: startEpoch,
             progress: { p in
+                guard diverged == nil else { return false }
+                guard p.loss.isFinite else { diverged = (p.epoch + 1, p.batch); return false }
                 progress.update(label: "epoch \(p.epoch + 1)/\(p.epochs)", share: p.share,
                                 detail: String(format: "loss %.3f acc %.1f%% lr %.4f %.0f img/s", p.loss, p.accuracy * 100, p.learningRate, p.imagesPerSecond))
                 return !Interruption.isRequested
             },
             epochFinished: { summary in
+                // A step can leave the weights infinite after a finite loss; such weights are never saved.
+                guard model.hasFiniteWeights else { diverged = (summary.epoch + 1, 0); return }
                 epochs.append(summary)
-                var epochInfo = info
-                epochInfo.metrics = ["train_loss": summary.loss, "train_accuracy": summary.accuracy, "epochs_completed": Double(summary.epoch + 1)]
-                try Checkpoint.save(model, info: epochInfo, to: out)
-                try TrainingState.save(trainer, epochsCompleted: summary.epoch + 1, checkpoint: out)
+                let token = TrainingState.newToken()
+                recipe.training?.epochsCompleted = summary.epoch + 1
+                recipe.training?.resumeToken = token
+                info.record(recipe)
+                info.metrics = ["train_loss": summary.loss, "train_accuracy": summary.accuracy]
+                try Checkpoint.save(model, info: info, to: out)
+                try TrainingState.save(trainer, epochsCompleted: summary.epoch + 1, token: token, checkpoint: out)
                 progress.finish(String(format: "epoch %d: loss %.4f, train accuracy %.2f%%, %.1fs; saved %@",
                                        summary.epoch + 1, summary.loss, summary.accuracy * 100, summary.seconds, out))
             })
+        if let diverged {
+            progress.finish()
+            let done = epochs.last.map { $0.epoch + 1 } ?? startEpoch
+            let kept = done > startEpoch ? "\(out) holds epoch \(done), the last with finite weights" : "nothing saved"
+            throw RuntimeFailure(description: "training diverged in epoch \(diverged.epoch) (the loss or the weights are no longer finite numbers); \(kept); try a lower --lr")
+        }
         guard finished else {
             progress.finish()
             let done = epochs.last.map { $0.epoch + 1 } ?? startEpoch
@@ -141,11 +180,17 @@ enum TrainCommand {
         }
 
         let test = Evaluator.evaluate(model, dataset: data.test, normalization: normalization)!
-        var finalInfo = info
-        finalInfo.metrics = ["top1": test.top1, "loss": test.loss, "train_loss": epochs.last?.loss ?? 0]
-        try Checkpoint.save(model, info: finalInfo, to: out)
-        try TrainingState.save(trainer, epochsCompleted: configuration.epochs, checkpoint: out)
-        if arguments.flag("json") {
+        guard test.loss.isFinite || model.hasFiniteWeights else {
+            throw RuntimeFailure(description: "training diverged (the test loss is \(test.loss)); \(out) holds the last epoch with finite weights; try a lower --lr")
+        }
+        info.metrics = ["top1": test.top1, "loss": test.loss]
+        if let last = epochs.last { info.metrics["train_loss"] = last.loss }
+        let token = TrainingState.newToken()
+        recipe.training?.resumeToken = token
+        info.record(recipe)
+        try Checkpoint.save(model, info: info, to: out)
+        try TrainingState.save(trainer, epochsCompleted: configuration.epochs, token: token, checkpoint: out)
+        if options.json {
             Console.printJSON(Result(checkpoint: out, model: architecture.name, dataset: data.test.name, epochs: epochs, test: test))
         } else {
             print("test top-1 \(Format.percent(test.top1, decimals: 2)), loss \(String(format: "%.4f", test.loss)) on \(test.count) images; saved \(out)")
@@ -158,9 +203,5 @@ enum TrainCommand {
         case .architectureFile(let path): return URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".safetensors"
         case .checkpoint(let path): return URL(fileURLWithPath: path).deletingPathExtension().path + "-trained.safetensors"
         }
-    }
-
-    static func samePath(_ a: String, _ b: String) -> Bool {
-        URL(fileURLWithPath: a).standardizedFileURL.resolvingSymlinksInPath() == URL(fileURLWithPath: b).standardizedFileURL.resolvingSymlinksInPath()
     }
 }

@@ -3,6 +3,7 @@
 // screens and key sequences are fast to test and the same on every run.
 
 import Engine
+import Canvas
 import Explorer
 import Pruning
 
@@ -12,7 +13,7 @@ enum Fixtures {
 
     static func description(_ name: String) -> ModelDescription {
         ModelDescription(name: name, path: "/models/\(name).safetensors", dataset: "fashion-mnist",
-                         regularizer: "oicsr-gl", lambda: 1e-4, trainExamples: 60_000, testExamples: 10_000)
+                         regularizer: Recipe.Regularization(kind: .oicsrGL, lambda: 1e-4), trainExamples: 60_000, testExamples: 10_000)
     }
 
     /// The analysis of a built-in model with seeded random weights.

@@ -6,6 +6,7 @@
 //     OICSR_RECORD_SNAPSHOTS=1 swift test --filter ExplorerTests
 // then review the diff of __Snapshots__ like any other change.
 
+import Canvas
 import Explorer
 import Foundation
 import Testing
@@ -22,8 +23,9 @@ var isRecordingSnapshots: Bool {
 }
 
 /// Compares `grid.styledLines` with the golden file `name`.txt. When recording, (re)writes
-/// the file and notes that as a warning. A missing file, or a different screen, fails the
-/// test with the line numbers and both versions of every line that differs.
+/// the file and fails the test all the same, so a run with the record switch left on can
+/// never pass. A missing file, or a different screen, fails the test with the line numbers
+/// and both versions of every line that differs.
 func assertSnapshot(_ grid: Grid, named name: String, sourceLocation: SourceLocation = #_sourceLocation) {
     let actual = grid.styledLines.joined(separator: "\n") + "\n"
     let file = snapshotDirectory.appendingPathComponent(name + ".txt")
@@ -32,7 +34,8 @@ func assertSnapshot(_ grid: Grid, named name: String, sourceLocation: SourceLoca
         do {
             try FileManager.default.createDirectory(at: snapshotDirectory, withIntermediateDirectories: true)
             try Data(actual.utf8).write(to: file, options: .atomic)
-            Issue.record("Recorded snapshot \(file.path)", severity: .warning, sourceLocation: sourceLocation)
+            Issue.record("Recorded snapshot \(file.path); check it, then run again without OICSR_RECORD_SNAPSHOTS",
+                         sourceLocation: sourceLocation)
         } catch {
             Issue.record("Cannot write snapshot \(file.path): \(error)", sourceLocation: sourceLocation)
         }

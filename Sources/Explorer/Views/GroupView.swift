@@ -1,3 +1,4 @@
+import Canvas
 import Foundation
 import Pruning
 
@@ -9,10 +10,10 @@ import Pruning
 // on a linear scale everything but the largest channels would be a sliver.
 // Under the chart: the channel under the cursor, and every weight that lives or dies with it.
 
-enum LayerView {
-    static func draw(_ state: ExplorerState, layout: Layout, into grid: inout Grid) {
-        guard let walk = state.walk, state.layer < state.groups.count else { return }
-        let g = state.layer
+enum GroupView {
+    static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
+        guard let walk = state.walk, state.group < state.groups.count else { return }
+        let g = state.group
         let group = state.groups[g]
         let steps = state.settings.steps
         let removed = walk.removedCount(group: g, steps: steps)
@@ -50,7 +51,7 @@ enum LayerView {
 
     /// The channel under the cursor: its energies, rank and fate; then what it is coupled to.
     private static func drawDetail(_ state: ExplorerState, walk: Walk, group: ChannelGroup, area: Rect, into grid: inout Grid) {
-        let g = state.layer, c = state.channel
+        let g = state.group, c = state.channel
         guard c < group.width else { return }
         let raw = state.analysis?.variant(coupled: state.settings.coupled).energies[walk.key.criterion]?.raw[g][c] ?? 0
         let rank = (walk.ascending[g].firstIndex(of: c) ?? 0) + 1
@@ -71,10 +72,11 @@ enum LayerView {
         ], area: area.row(0), indent: 0, into: &grid)
 
         var out = group.producers.map { "\($0) filter \(c)" }
-        out += group.batchNorms.map { "\($0) γ,β \(c)" }
+        out += group.depthwise.map { "\($0.layer) filter \($0.offset + c)" }
+        out += group.batchNorms.map { "\($0.layer) γ,β \($0.offset + c)" }
         let inputs = group.consumers.map { consumer in
-            consumer.featuresPerChannel == 1 ? "\(consumer.layer) input \(c)"
-                : "\(consumer.layer) inputs \(c * consumer.featuresPerChannel)-\((c + 1) * consumer.featuresPerChannel - 1)"
+            let (first, f) = ((consumer.offset + c) * consumer.featuresPerChannel, consumer.featuresPerChannel)
+            return f == 1 ? "\(consumer.layer) input \(first)" : "\(consumer.layer) inputs \(first)-\(first + f - 1)"
         }
         let coupled = group.isCoupled ? " (coupled across \(group.producers.count) layers)" : ""
         grid.put("lives in\(coupled): " + out.joined(separator: ", ") + " → " + inputs.joined(separator: ", "),

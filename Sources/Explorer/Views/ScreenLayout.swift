@@ -1,3 +1,4 @@
+import Canvas
 // Where each part of the screen goes, for a terminal size. Shared by the views, which draw
 // into these rectangles, and by the state machine, which needs to know how many rows and
 // channels are visible to keep its scroll positions steady.
@@ -10,7 +11,7 @@
 //   status        a running job's progress bar, or a message
 //   hints         the key hints
 
-public struct Layout: Equatable, Sendable {
+public struct ScreenLayout: Equatable, Sendable {
     /// The smallest terminal the views are laid out for.
     public static let minimum = TooSmallScreen.defaultMinimum
     /// From this width on, the cost and before/after panels sit beside the main box.

@@ -1,0 +1,22 @@
+// Element-wise activations: no fields, no cost, channel i stays channel i.
+
+struct ActivationRule: LayerRule {
+    let kind: LayerKind
+    let fields: Set<LayerField> = []
+    let arity = 1...1
+
+    func outputShape(_ layer: LayerContext) throws(ArchitectureError) -> FeatureShape { layer.input }
+
+    func cost(_ layer: ResolvedLayer) -> CostForm { .free }
+
+    func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
+
+    func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
+        switch kind {
+        case .relu: return ReLUOp(input: layer.input)
+        default: preconditionFailure("\(kind) is not an activation")
+        }
+    }
+
+    func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }
+}

@@ -1,0 +1,56 @@
+// maxpool and avgpool: windows over each channel of a map (PyTorch's MaxPool2d, AvgPool2d
+// with count_include_pad).
+
+struct PoolingRule: LayerRule {
+    let kind: LayerKind
+    let fields: Set<LayerField> = [.kernel, .stride, .padding]
+    let arity = 1...1
+
+    func outputShape(_ layer: LayerContext) throws(ArchitectureError) -> FeatureShape {
+        try layer.requireMap()
+        let spec = layer.spec, x = layer.input
+        let kernel = try layer.integer(.kernel, spec.kernel)
+        let stride = try layer.integer(.stride, spec.stride, default: kernel)
+        let padding = try layer.integer(.padding, spec.padding, default: 0, minimum: 0, maximum: ArchitectureLimits.padding)
+        // PyTorch's limit: a window never lies entirely in the padding.
+        guard padding * 2 <= kernel else { throw layer.fail("padding", "at most half the kernel, found \(padding)") }
+        return try layer.map(height: layer.slidingOutput(length: x.height, kernel: kernel, stride: stride, padding: padding),
+                             width: layer.slidingOutput(length: x.width, kernel: kernel, stride: stride, padding: padding),
+                             channels: x.channels)
+    }
+
+    func cost(_ layer: ResolvedLayer) -> CostForm { .free }
+
+    func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
+
+    func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
+        let spec = layer.spec
+        let kernel = spec.kernel!, stride = spec.stride ?? kernel, padding = spec.padding ?? 0
+        switch kind {
+        case .maxpool: return MaxPoolOp(input: layer.input, kernel: kernel, stride: stride, padding: padding)
+        case .avgpool: return AvgPoolOp(input: layer.input, kernel: kernel, stride: stride, padding: padding)
+        default: preconditionFailure("\(kind) is not a pooling kind")
+        }
+    }
+
+    func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }
+}
+
+// globalavgpool: the mean of each channel over the whole map, as a vector of channels.
+struct GlobalAveragePoolRule: LayerRule {
+    let fields: Set<LayerField> = []
+    let arity = 1...1
+
+    func outputShape(_ layer: LayerContext) throws(ArchitectureError) -> FeatureShape {
+        try layer.requireMap()
+        return .vector(layer.input.channels)
+    }
+
+    func cost(_ layer: ResolvedLayer) -> CostForm { .free }
+
+    func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
+
+    func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation { GlobalAvgPoolOp(input: layer.input) }
+
+    func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }
+}

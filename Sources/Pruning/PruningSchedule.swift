@@ -1,0 +1,244 @@
+import Engine
+
+// The iterative procedure of docs/design.md §5, in one place for the command line, the
+// explorer and the study: select and remove a share of the target, fine-tune with the
+// training regularizer, repeat; the last round fine-tunes without it; optionally re-estimate
+// the BatchNorm statistics. The first round's walk is planned before any work (so an
+// unreachable target fails at once) and reused; each state of the model is evaluated once.
+
+/// What to remove: a share of one metric of the source model.
+public struct PruningTarget: Equatable, Sendable {
+    public var metric: TargetMetric
+    /// 0…1 of the source model's `metric`.
+    public var share: Double
+
+    public init(metric: TargetMetric, share: Double) {
+        self.metric = metric
+        self.share = share
+    }
+}
+
+/// How channels are ranked and limited.
+public struct SelectionPolicy: Equatable, Sendable {
+    public var criterion: ImportanceCriterion
+    public var normalization: EnergyNormalization
+    /// Offer the residual channels coupled across a stage too.
+    public var includeCoupled: Bool
+    public var limits: SelectionLimits
+    /// Kept widths are rounded up to a multiple of this (1: no rounding).
+    public var widthMultiple: Int
+
+    public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard, includeCoupled: Bool = false,
+                limits: SelectionLimits = SelectionLimits(), widthMultiple: Int = 1) {
+        self.criterion = criterion; self.normalization = normalization
+        self.includeCoupled = includeCoupled; self.limits = limits; self.widthMultiple = widthMultiple
+    }
+}
+
+/// Fine-tuning after each round.
+public struct FineTuningSettings: Equatable, Sendable {
+    public var epochs: Int
+    public var learningRate: Float
+    public var seed: UInt64
+
+    public init(epochs: Int, learningRate: Float = 0.01, seed: UInt64 = 1) {
+        self.epochs = epochs; self.learningRate = learningRate; self.seed = seed
+    }
+
+    /// Cosine from `learningRate` over `epochs`, the trainer's defaults otherwise.
+    public var configuration: TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.epochs = epochs
+        configuration.learningRate = learningRate
+        configuration.schedule = .cosine
+        configuration.seed = seed
+        return configuration
+    }
+}
+
+/// Why a schedule cannot run.
+public struct PruningError: Error, CustomStringConvertible, Sendable {
+    public var problem: String
+    /// True when the target is at fault (unreachable), false when the model is (nothing to prune).
+    public var concernsTarget = true
+    public var description: String { problem }
+}
+
+/// The states of the model a schedule evaluates, each once.
+public enum PruningStage: String, Sendable, CaseIterable {
+    case asPruned = "as pruned"
+    case afterBatchNormReestimation = "after BN re-estimation"
+    case afterFineTuning = "after fine-tuning"
+}
+
+public struct PruningSchedule: Sendable {
+    public var target: PruningTarget
+    public var policy: SelectionPolicy
+    public var rounds: Int
+    public var fineTuning: FineTuningSettings?
+    /// Training images whose batches re-estimate BatchNorm statistics after each round; 0: off.
+    public var batchNormExamples: Int
+    /// The training regularizer, used while fine-tuning every round but the last.
+    public var regularizer: RegularizerChoice
+
+    public init(target: PruningTarget, policy: SelectionPolicy, rounds: Int = 1, fineTuning: FineTuningSettings? = nil,
+                batchNormExamples: Int = 0, regularizer: RegularizerChoice = RegularizerChoice(kind: .l2)) {
+        self.target = target; self.policy = policy; self.rounds = rounds; self.fineTuning = fineTuning
+        self.batchNormExamples = batchNormExamples; self.regularizer = regularizer
+    }
+
+    /// The source's groups and the channels the first round removes.
+    public struct Plan: Sendable {
+        public let groups: ChannelGroups
+        public let firstRound: PruningPlan
+        /// The walk the first round was cut from, when the schedule planned it.
+        public let selection: Selection?
+        /// Steps of that walk that reach the whole target in one round (what a dry run shows).
+        public let wholeTargetSteps: Int?
+
+        /// A plan chosen elsewhere (the explorer's walk).
+        public init(groups: ChannelGroups, firstRound: PruningPlan) {
+            self.init(groups: groups, firstRound: firstRound, selection: nil, wholeTargetSteps: nil)
+        }
+
+        init(groups: ChannelGroups, firstRound: PruningPlan, selection: Selection?, wholeTargetSteps: Int?) {
+            self.groups = groups; self.firstRound = firstRound; self.selection = selection; self.wholeTargetSteps = wholeTargetSteps
+        }
+    }
+
+    /// Plans the first round; fails when the model has nothing to prune or the limits stop
+    /// the walk short of the whole target.
+    public func plan(_ model: Model) throws(PruningError) -> Plan {
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: policy.includeCoupled)
+        guard !groups.groups.isEmpty else {
+            let hint = groups.fixed.contains { $0.reason.contains("coupled") } ? "; try coupled channels (--coupled)" : ""
+            throw PruningError(problem: "the model has no prunable channel\(hint)", concernsTarget: false)
+        }
+        let selection = walk(model, groups: groups, capWidths: nil)
+        let cost = WidthCostModel(groups: groups)
+        let m = policy.widthMultiple
+        guard let whole = selection.stepCount(toReach: target.share, widthMultiple: m, cost: cost) else {
+            throw PruningError(problem: String(
+                format: "cannot remove %.1f%% of %@: with a cap of %.0f%% per layer and a floor of %d channels the selection stops at %.1f%%",
+                target.share * 100, target.metric.rawValue, policy.limits.capShare * 100, policy.limits.floor, selection.reachableShare * 100))
+        }
+        let first = rounds == 1 ? whole : selection.stepCount(toReach: target.share / Double(rounds), widthMultiple: m, cost: cost) ?? whole
+        return Plan(groups: groups, firstRound: selection.plan(steps: first, widthMultiple: m), selection: selection, wholeTargetSteps: whole)
+    }
+
+    /// What happens along the way: `evaluate` measures a state of the model (nil: not
+    /// measured); `training` reports fine-tuning progress per round and returns false to
+    /// stop (the run then throws `PruningCancelled`).
+    public struct Events {
+        public var evaluate: ((Model, PruningStage) throws -> Evaluation)?
+        public var training: (_ round: Int, TrainingProgress) -> Bool
+        public var reestimation: (Double) -> Bool
+
+        public init(evaluate: ((Model, PruningStage) throws -> Evaluation)? = nil,
+                    training: @escaping (_ round: Int, TrainingProgress) -> Bool = { _, _ in true },
+                    reestimation: @escaping (Double) -> Bool = { _ in true }) {
+            self.evaluate = evaluate; self.training = training; self.reestimation = reestimation
+        }
+    }
+
+    /// The pruned model and what the schedule saw.
+    public struct Result {
+        public let model: Model
+        /// Kept channels of the source, per source group, ascending.
+        public let kept: [[Int]]
+        public let before: CostFigures
+        public let after: CostFigures
+        public let evaluations: [PruningStage: Evaluation]
+
+        /// Share of the source's `metric` removed.
+        public func removedShare(_ metric: TargetMetric) -> Double {
+            1 - Double(after.value(metric)) / Double(max(before.value(metric), 1))
+        }
+    }
+
+    /// Runs every round on `model` (left untouched). `train` is needed for BatchNorm
+    /// re-estimation and fine-tuning; `normalization` is the model's input normalisation.
+    public func run(_ model: Model, plan: Plan, train: Dataset?, normalization: Normalization, events: Events) throws -> Result {
+        precondition(train != nil || (fineTuning == nil && batchNormExamples == 0), "repairs need training data")
+        let originalWidths = plan.groups.groups.map(\.width)
+        let original = WidthCostModel(groups: plan.groups).figures(widths: originalWidths)
+        var current = model
+        var kept = plan.groups.groups.map { Array(0..<$0.width) }
+        var evaluations: [PruningStage: Evaluation] = [:]
+        for round in 1...rounds {
+            let groups = round == 1 ? plan.groups : ChannelGroups(graph: current.graph, includeCoupled: policy.includeCoupled)
+            let roundPlan: PruningPlan
+            if round == 1 {
+                roundPlan = plan.firstRound
+            } else {
+                // The round's share of the target, restated for the current model; the cap
+                // keeps referring to the source's widths.
+                let selection = walk(current, groups: groups, capWidths: originalWidths)
+                let goal = Double(original.value(target.metric)) * (1 - target.share * Double(round) / Double(rounds))
+                let share = max(1 - goal / Double(selection.before.value(target.metric)), 0)
+                let m = policy.widthMultiple
+                guard let count = selection.stepCount(toReach: share, widthMultiple: m, cost: WidthCostModel(groups: groups)) else {
+                    throw PruningError(problem: "round \(round): the cap stops the selection at \(Int((selection.reachableShare * 100).rounded()))%")
+                }
+                roundPlan = selection.plan(steps: count, widthMultiple: m)
+            }
+            current = try Surgery.prune(current, groups: groups, plan: roundPlan)
+            // Channel groups keep their order through surgery (no group is emptied), so the
+            // round's kept indices compose with the source's.
+            kept = zip(kept, roundPlan.kept).map { source, roundKept in roundKept.map { source[$0] } }
+            let last = round == rounds
+            if last, let evaluate = events.evaluate { evaluations[.asPruned] = try evaluate(current, .asPruned) }
+            if batchNormExamples > 0, let train {
+                try Self.reestimateBatchNorm(current, train: train, normalization: normalization, examples: batchNormExamples,
+                                             progress: events.reestimation)
+                if last, let evaluate = events.evaluate {
+                    evaluations[.afterBatchNormReestimation] = try evaluate(current, .afterBatchNormReestimation)
+                }
+            }
+            if let fineTuning, let train {
+                // The last round fine-tunes without the regularizer (docs/design.md §5).
+                try Self.fineTune(current, train: train, normalization: normalization, settings: fineTuning,
+                                  regularizer: last ? RegularizerChoice(kind: .l2) : regularizer) { events.training(round, $0) }
+                if last, let evaluate = events.evaluate { evaluations[.afterFineTuning] = try evaluate(current, .afterFineTuning) }
+            }
+        }
+        let after = WidthCostModel(groups: plan.groups).figures(widths: kept.map(\.count))
+        return Result(model: current, kept: kept, before: original, after: after, evaluations: evaluations)
+    }
+
+    /// The record of a run for the pruned checkpoint's recipe.
+    public func record(_ result: Result, plan: Plan, source: String) -> Recipe.PruningRun {
+        Recipe.PruningRun(source: source, metric: target.metric, target: target.share, removedShare: result.removedShare(target.metric),
+                          criterion: policy.criterion, normalization: policy.normalization, coupled: policy.includeCoupled,
+                          rounds: rounds, widthMultiple: policy.widthMultiple > 1 ? policy.widthMultiple : nil,
+                          kept: Dictionary(uniqueKeysWithValues: zip(plan.groups.groups.map(\.name), result.kept)))
+    }
+
+    private func walk(_ model: Model, groups: ChannelGroups, capWidths: [Int]?) -> Selection {
+        let energies = Energies(model: model, groups: groups, criterion: policy.criterion).normalized(policy.normalization)
+        return GreedySelection.walk(energies: energies, cost: WidthCostModel(groups: groups), metric: target.metric,
+                                    limits: policy.limits, capWidths: capWidths)
+    }
+
+    // MARK: Repairs, shared with the explorer's jobs
+
+    /// New BatchNorm running statistics from `examples` training images; throws
+    /// `PruningCancelled` when `progress` returns false (the statistics are then restored).
+    public static func reestimateBatchNorm(_ model: Model, train: Dataset, normalization: Normalization, examples: Int,
+                                           progress: (Double) -> Bool) throws {
+        guard model.reestimateBatchNormStatistics(dataset: train, normalization: normalization, examples: examples,
+                                                  progress: progress) else { throw PruningCancelled() }
+    }
+
+    /// Fine-tunes `model` in place with `regularizer`; throws `PruningCancelled` when
+    /// `progress` returns false.
+    public static func fineTune(_ model: Model, train: Dataset, normalization: Normalization, settings: FineTuningSettings,
+                                regularizer: RegularizerChoice, progress: (TrainingProgress) -> Bool) throws {
+        let trainer = regularizer.trainer(for: model, configuration: settings.configuration)
+        guard trainer.fit(train: train, normalization: normalization, augmentation: Augmentation.standard(for: train),
+                          progress: progress, epochFinished: { _ in }) else { throw PruningCancelled() }
+    }
+}
+
+/// The caller asked a schedule or a repair to stop.
+public struct PruningCancelled: Error, Sendable {}
