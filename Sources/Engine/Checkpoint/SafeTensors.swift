@@ -62,11 +62,18 @@ public struct SafeTensorsFile: Sendable, Equatable {
     }
 
     /// Element types accepted when reading. Everything becomes Float: F64 and the integer
-    /// types appear in files written by PyTorch (e.g. BatchNorm's `num_batches_tracked`, I64).
+    /// types appear in files written by PyTorch (e.g. BatchNorm's `num_batches_tracked`, I64),
+    /// U8 in exported data sets (pixels), all of them exact in Float at the sizes they hold.
     enum DType: String {
-        case f32 = "F32", f64 = "F64", i32 = "I32", i64 = "I64"
+        case f32 = "F32", f64 = "F64", i32 = "I32", i64 = "I64", u8 = "U8"
 
-        var size: Int { self == .f32 || self == .i32 ? 4 : 8 }
+        var size: Int {
+            switch self {
+            case .u8: 1
+            case .f32, .i32: 4
+            case .f64, .i64: 8
+            }
+        }
     }
 
     // MARK: Reading
@@ -163,7 +170,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
             guard let offsetsValue = info["data_offsets"] else { throw fail("tensor '\(name)': missing data_offsets") }
             guard let dtypeName = dtypeValue as? String else { throw fail("tensor '\(name)': dtype is not a string") }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw fail("tensor '\(name)': unsupported dtype '\(dtypeName)' (supported: F32, F64, I32, I64)")
+                throw fail("tensor '\(name)': unsupported dtype '\(dtypeName)' (supported: F32, F64, I32, I64, U8)")
             }
             guard let shape = naturals(shapeValue) else {
                 throw fail("tensor '\(name)': shape is not a list of non-negative integers")
@@ -257,6 +264,8 @@ public struct SafeTensorsFile: Sendable, Equatable {
         switch dtype {
         case .f32:
             for i in 0..<n { output[i] = data.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        case .u8:
+            for i in 0..<n { output[i] = Float(data[i]) }
         case .f64:
             for i in 0..<n { output[i] = Float(data.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
         case .i32:

@@ -56,6 +56,11 @@ public enum DataSource {
     /// Loads the training and test sets from `folder`, whatever its format.
     /// `name` overrides the data set name derived from the format and path.
     public static func load(folder: String, name: String? = nil) throws -> DataSplits {
+        // A file rather than a folder: a data set exported as one safetensors file.
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+            return try TensorDataFile.load(path: folder, name: name)
+        }
         let (format, folder) = try locate(folder: folder)
         switch format {
         case .idx: return try loadIDX(folder: folder, name: name)
@@ -94,7 +99,7 @@ public enum DataSource {
     private static var expectation: String {
         "expected one of: " + DataFormat.allCases.map { format in
             "\(format.displayName): \(format.expectedFiles.joined(separator: ", "))"
-        }.joined(separator: "; ") + " (IDX files may be gzip'd, ending in .gz)"
+        }.joined(separator: "; ") + " (IDX files may be gzip'd, ending in .gz); or a .safetensors data file from 'python3 -m oicsr_torch export-data'"
     }
 
     // MARK: IDX
