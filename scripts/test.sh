@@ -19,3 +19,7 @@ echo "== the PyTorch bridge" >&2
 scripts/bridge-test.sh
 echo "== parity with PyTorch on torchvision models" >&2
 PYTHONPATH=python /usr/bin/python3 python/parity_table.py
+echo "== every command's error paths under the address sanitizer" >&2
+scripts/asan-cli.sh
+echo "== a short fuzzing run of every parser" >&2
+scripts/fuzz.sh --ci
