@@ -23,3 +23,5 @@ echo "== every command's error paths under the address sanitizer" >&2
 scripts/asan-cli.sh
 echo "== a short fuzzing run of every parser" >&2
 scripts/fuzz.sh --ci
+echo "== the README's loop: export, prune, load, fine-tune (one and two processes), ONNX" >&2
+scripts/bridge-loop.sh
