@@ -75,7 +75,7 @@ case "${1:-}" in
                 tail -n 40 "$work/log" >&2
                 failed+=("$parser")
             else
-                grep -E "^#[0-9]+ +DONE" "$work/log" | tail -n 1 >&2
+                grep -E "^#[0-9]+[[:space:]]+DONE" "$work/log" | tail -n 1 >&2 || true
             fi
             rm -rf "$work"
         done
