@@ -42,12 +42,13 @@ enum Fixtures {
     static func pruneAndEvaluate(_ state: inout ExplorerState) {
         state.send(.key("p"))
         let after = state.figuresAfter!
-        state.send(.job(.finished(.pruned(macs: after.macs, parameters: after.parameters))))
+        let id = state.job?.model ?? 0
+        state.send(.job(.finished(.pruned(model: id, macs: after.macs, parameters: after.parameters))))
         state.send(.key("e"))
         state.send(.job(.progress(JobProgress(share: 0.5, phase: "pruned", rate: 4_000, elapsedSeconds: 2))))
         state.send(.job(.finished(.evaluated(
             dense: dense, denseSpeed: denseSpeed,
             pruned: EvaluationSummary(top1: 0.8402, loss: 0.4518, count: 10_000),
-            prunedSpeed: SpeedSummary(latencyMilliseconds: 0.384, imagesPerSecond: 12_310)))))
+            prunedSpeed: SpeedSummary(latencyMilliseconds: 0.384, imagesPerSecond: 12_310), model: id))))
     }
 }
