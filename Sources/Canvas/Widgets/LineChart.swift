@@ -3,10 +3,10 @@
 // its data points so that series differ without colour; a vertical marker line (e.g. the
 // current target) with its label; tick labels on both axes.
 //
-//      91% │ •⠒⠒⠒•⠤⠤⠤•⠤⠤⠤⠤•│⠤⠤•
+//      91% ┤•⠒⠒⠒•⠤⠤⠤•⠤⠤⠤⠤•│⠤⠤•
 //          │               │    ⠑⠢•
-//      50% │               │        ⠑⠢⠤•
-//          └┬──────────┬───────────┬───
+//      50% ┤               │        ⠑⠢⠤•
+//          └┬──────────┬───┴ target 30% ┬───
 //           0%        25%         50%
 
 public struct LineChart: Widget, Sendable {
@@ -43,7 +43,7 @@ public struct LineChart: Widget, Sendable {
         }
     }
 
-    /// A vertical line across the plot at `x`, labelled at the top.
+    /// A vertical line across the plot at `x`, labelled on the x axis.
     public struct Marker: Hashable, Sendable {
         public var x: Double
         public var label: String
@@ -150,11 +150,15 @@ public struct LineChart: Widget, Sendable {
             }
         }
 
-        // The marker's label, at the top, beside its line.
-        if let marker, let column = markerColumn, !marker.label.isEmpty {
-            let text = " " + marker.label + " "
-            let x = column + 1 + text.count <= plot.maxX ? column + 1 : column - text.count
-            grid.put(text, x: max(plot.x, x), y: plot.y, style: marker.style, clip: plot)
+        // The marker meets the x axis, and its label runs along the axis beside it, where
+        // it hides no data.
+        if let marker, let column = markerColumn {
+            grid[column, axisY] = Cell("┴", style: marker.style)
+            if !marker.label.isEmpty {
+                let text = " " + marker.label + " "
+                let x = column + 1 + text.count <= plot.maxX ? column + 1 : column - text.count
+                grid.put(text, x: max(plot.x, x), y: axisY, style: marker.style, clip: Rect(x: plot.x, y: axisY, width: plot.width, height: 1))
+            }
         }
     }
 

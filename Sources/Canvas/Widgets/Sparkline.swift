@@ -48,6 +48,8 @@ public struct Sparkline: Widget, Sendable {
 ///
 ///     █ ▁▃▅█▆▃▁
 ///     ^ zeros, then log10 bins over `range`
+///
+/// An area taller than one row draws the same counts as bars of that height.
 public struct Distribution: Widget, Sendable {
     public enum Scale: Hashable, Sendable {
         case linear
@@ -122,8 +124,14 @@ public struct Distribution: Widget, Sendable {
             columnStyles = [zeroStyle, style] + columnStyles
         }
         let top = maximumCount.map(Double.init) ?? columns.max() ?? 0
-        Sparkline(values: Array(columns.prefix(area.width)), maximum: top, style: style, styles: columnStyles)
-            .render(into: &grid, area: area)
+        guard area.height > 1 else {
+            Sparkline(values: Array(columns.prefix(area.width)), maximum: top, style: style, styles: columnStyles)
+                .render(into: &grid, area: area)
+            return
+        }
+        // Taller areas draw a bar per bin, with eighth-cell precision.
+        let bars = zip(columns, columnStyles).prefix(area.width).map { BarChart.Bar($0, style: $1) }
+        BarChart(bars: bars, maximum: top).render(into: &grid, area: area)
     }
 
     /// The range in the scale's coordinates; nil when there is nothing to show.

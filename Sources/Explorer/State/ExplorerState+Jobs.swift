@@ -277,7 +277,7 @@ extension ExplorerState {
             message = Message(.info, "saved \(path)")
         case .sensitivity(let table):
             sensitivity = table
-            message = Message(.info, "sensitivity measured on \(table.examples) test images; the overview's lines and the chart (3) show it")
+            message = Message(.info, "sensitivity measured on \(table.examples) test images: the top-1 column and view 3")
         }
     }
 }

@@ -142,14 +142,15 @@ extension ExplorerState {
         return Set(walk.selection.steps.prefix(settings.steps).map { "\(groups[$0.group].name)#\($0.channel)" })
     }
 
-    /// Runs a switch; when the selection comes out the same, says so and why.
-    private mutating func switchWalk(_ what: String, _ change: (inout SelectionSettings) -> Void) {
+    /// Runs a switch (`what` names it, `detail` says more when the selection changes);
+    /// when the selection comes out the same, says so and why.
+    private mutating func switchWalk(_ what: String, detail: String = "", _ change: (inout SelectionSettings) -> Void) {
         let old = settings
         let before = selectedChannels(old)
         retarget(change)
         let after = selectedChannels(settings)
         guard before == after else {
-            message = Message(.info, what + "; the walk now takes \(settings.steps) channels")
+            message = Message(.info, what + detail + "; the walk now takes \(settings.steps) channels")
             return
         }
         let oldWalk = walk(for: old.walkKey), newWalk = walk(for: settings.walkKey)
@@ -157,22 +158,21 @@ extension ExplorerState {
             message = Message(.info, what + ": nothing selected yet; + raises the target")
         } else if settings.steps <= oldWalk.deadSteps && settings.steps <= newWalk.deadSteps {
             let free = Format.percent(newWalk.selection.removedShare(after: newWalk.deadSteps), decimals: 1)
-            message = Message(.info, what + ": the same \(settings.steps) channels, all at zero energy, first under any ranking; the rankings differ past \(free) of FLOPs")
+            message = Message(.info, what + ": the same \(settings.steps) channels, all at zero energy, which every ranking puts first; rankings differ past \(free) of FLOPs")
         } else {
             message = Message(.info, what + ": the same \(settings.steps) channels; the two rankings agree that far")
         }
     }
 
     mutating func switchNormalization() {
-        switchWalk("normalisation \(Self.next(settings.normalization).rawValue) (\(Self.next(settings.normalization).summary))") {
-            $0.normalization = Self.next($0.normalization)
-        }
+        let normalization = Self.next(settings.normalization)
+        switchWalk("normalisation \(normalization.rawValue)", detail: " (\(normalization.summary))") { $0.normalization = normalization }
     }
 
     mutating func switchCriterion() {
         let criterion = Self.next(settings.criterion)
         let matching = criterion == model.matchingCriterion ? "matches the training" : "the model was trained with \(model.regularizer.kind.rawValue)"
-        switchWalk("importance \(criterion.rawValue) (\(matching))") { $0.criterion = criterion }
+        switchWalk("importance \(criterion.rawValue)", detail: " (\(matching))") { $0.criterion = criterion }
     }
 
     mutating func switchCoupled() {

@@ -11,16 +11,26 @@ import Pruning
 enum CompareView {
     /// Lines under the layer rows: the axis and a total per model.
     static let footerLines = 3
+    /// Tallest a layer's histograms get when the screen has room.
+    static let tallestRow = 5
+
+    /// Lines per layer: as many as share the box's height out, up to `tallestRow`.
+    static func rowHeight(_ state: ExplorerState) -> Int {
+        let room = state.layout.mainInner.height - 1 - footerLines
+        return max(1, min(tallestRow, room / max(1, state.rows.count)))
+    }
 
     static func visibleRows(_ state: ExplorerState) -> Int {
-        max(1, state.layout.mainInner.height - 1 - footerLines)
+        max(1, (state.layout.mainInner.height - 1 - footerLines) / rowHeight(state))
     }
 
     static func row(at y: Int, _ state: ExplorerState) -> Int? {
         let inner = state.layout.mainInner
-        let line = y - inner.y - 1
+        let line = (y - inner.y - 1)
+        guard line >= 0 else { return nil }
+        let index = line / rowHeight(state)
         let visible = min(visibleRows(state), state.rows.count - state.groupScroll)
-        return line >= 0 && line < visible ? state.groupScroll + line : nil
+        return index < visible ? state.groupScroll + index : nil
     }
 
     static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
@@ -30,17 +40,16 @@ enum CompareView {
         let steps = state.settings.steps
         let otherSteps = otherWalk.selection.stepCount(toReach: state.settings.target) ?? otherWalk.selection.steps.count
         let a = ExplorerView.fileName(state.model.path), b = ExplorerView.fileName(comparison.model.path)
-        Box(title: "A: \(a) · B: \(b) · one target, criterion and normalisation",
-            footer: "energy: log scale shared by A and B, zeros in column 1").render(into: &grid, area: layout.main)
+        Box(title: "A: \(a) · B: \(b)", footer: "one target, criterion and normalisation for both").render(into: &grid, area: layout.main)
         let inner = layout.mainInner.inset(horizontal: 1, vertical: 0)
         guard inner.height >= 3 else { return }
         let groups = state.groups
         let nameWidth = min(max(groups.map(\.name.count).max() ?? 5, 5), 24) + 2
         let countWidth = max(7, groups.map { "\($0.width)/\($0.width)".count }.max() ?? 7)
-        let stripWidth = max(8, min(30, (inner.width - nameWidth - 2 * countWidth - 6) / 2))
-        let parts = inner.columns([.fixed(nameWidth), .fixed(countWidth), .fixed(1), .fixed(countWidth), .fixed(2),
+        let stripWidth = max(8, min(40, (inner.width - nameWidth - 2 * countWidth - 7) / 2))
+        let parts = inner.columns([.fixed(nameWidth), .fixed(1), .fixed(countWidth), .fixed(1), .fixed(countWidth), .fixed(2),
                                    .fixed(stripWidth), .fixed(2), .fixed(stripWidth), .fill])
-        let (name, keptA, keptB, stripA, stripB) = (parts[0], parts[1], parts[3], parts[5], parts[7])
+        let (name, keptA, keptB, stripA, stripB) = (parts[0], parts[2], parts[4], parts[6], parts[8])
         func put(_ text: String, _ column: Rect, _ y: Int, _ style: Style, _ alignment: Alignment = .left) {
             grid.put(text, in: Rect(x: column.x, y: y, width: column.width, height: 1), alignment: alignment, style: style)
         }
@@ -53,10 +62,13 @@ enum CompareView {
         let positive = (Array(walk.normalized.joined()) + Array(otherWalk.normalized.joined())).filter { $0 > 0 && $0.isFinite }
         let range = positive.min().flatMap { low in positive.max().map { low...$0 } }
         let rows = state.rows
-        let visible = max(1, inner.height - 1 - footerLines)
+        let height = rowHeight(state)
+        let barHeight = height >= 3 ? height - 1 : height
+        let visible = visibleRows(state)
         let first = state.groupScroll
-        for (line, g) in rows.dropFirst(first).prefix(visible).enumerated() {
-            let y = inner.y + 1 + line
+        let shown = Array(rows.dropFirst(first).prefix(visible))
+        for (line, g) in shown.enumerated() {
+            let y = inner.y + 1 + line * height
             let isCursor = g == state.group
             put((isCursor ? "▸ " : "  ") + groups[g].name, name, y, isCursor ? .selected : .normal)
             for (w, s, kept, strip) in [(walk, steps, keptA, stripA), (otherWalk, otherSteps, keptB, stripB)] {
@@ -64,12 +76,13 @@ enum CompareView {
                 let removed = w.removedCount(group: g, steps: s)
                 let width = w.normalized[g].count
                 put("\(width - removed)/\(width)", kept, y, removed > 0 ? .pruned.bold() : .normal, .right)
+                if w.deadCounts[g] > 0, height >= 2 { put("\(w.deadCounts[g]) dead", kept, y + 1, .dim, .right) }
                 let cut = w.cut(steps: s).flatMap { cut in removed > 0 ? cut : nil }
                 grid.render(Distribution(values: w.normalized[g], range: range, threshold: cut, separatesZeros: true),
-                            in: Rect(x: strip.x, y: y, width: strip.width, height: 1))
+                            in: Rect(x: strip.x, y: y, width: strip.width, height: barHeight))
             }
         }
-        let bottom = inner.y + 1 + min(visible, rows.count)
+        let bottom = inner.y + 1 + shown.count * height
         if let range {
             for strip in [stripA, stripB] {
                 let axis = Rect(x: strip.x, y: bottom, width: strip.width, height: 1)
@@ -83,7 +96,7 @@ enum CompareView {
             guard y < inner.maxY else { break }
             let trained = model.regularizer.kind == .l2 ? "L2" : "\(model.regularizer.kind.rawValue) λ \(Format.significant(model.regularizer.lambda))"
             ExplorerView.drawSegments([
-                ("\(label) (\(trained)): \(Format.percent(w.selection.removedShare(after: s), decimals: 1)) of MACs in \(s) channels", .normal),
+                ("\(label), \(trained): \(Format.percent(w.selection.removedShare(after: s), decimals: 1)) of MACs in \(s) channels", .normal),
                 ("\(w.deadCount) at zero energy", .dim),
                 ("MACs → \(Format.compact(Double(w.selection.figures(after: s).macs)))", .dim),
             ], area: Rect(x: inner.x, y: y, width: inner.width, height: 1), indent: 0, into: &grid)

@@ -105,6 +105,11 @@ public enum ExplorerView {
         }
     }
 
+    /// The first of `variants` (longest first) that fits `width`; the last one otherwise.
+    static func firstFitting(_ variants: [String], width: Int) -> String {
+        variants.first { $0.count <= width } ?? variants.last ?? ""
+    }
+
     /// "prefix a, b, c, +2 more": whole items only, saying how many are left out.
     static func drawList(_ prefix: String, _ items: [String], area: Rect, style: Style = .dim, into grid: inout Grid) {
         var shown = items.count

@@ -172,9 +172,18 @@ enum OverviewView {
 
         if walk.deadCount > 0 {
             let free = Format.percent(walk.selection.removedShare(after: walk.deadSteps), decimals: 1)
-            let text = "dead: \(walk.deadCount) channels at zero energy; taking \(walk.deadSteps) of them frees \(free) of the MACs"
+            let dead = walk.deadCount, taken = walk.deadSteps
             let room = Rect(x: inner.x + 2, y: axis.y + 1, width: inner.width - 2, height: 1)
-            ExplorerView.drawSegments([(text, .normal)], area: room, indent: 0, into: &grid)
+            let text = ExplorerView.firstFitting(taken == dead ? [
+                "dead: \(dead) channels at zero energy; taking \(taken) of them frees \(free) of the MACs",
+                "dead: \(dead) channels at zero energy; taking them frees \(free) of the MACs",
+                "dead: \(dead) at zero energy, \(free) of the MACs free",
+            ] : [
+                "dead: \(dead) channels at zero energy; the cap lets the walk take \(taken), freeing \(free) of the MACs",
+                "dead: \(dead) at zero energy; taking \(taken) (the cap) frees \(free) of the MACs",
+                "dead: \(dead) at zero energy; \(taken) free \(free) of the MACs",
+            ], width: room.width)
+            grid.put(text, in: room, style: .normal)
         }
 
         if rows.count > visible {

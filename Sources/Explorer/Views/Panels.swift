@@ -33,15 +33,16 @@ enum Panels {
             row("MACs", before.macs, after.macs, compact: true),
             row("params", before.parameters, after.parameters, compact: true),
             row("channels", before.channels, after.channels, compact: false),
-            [("ranked by ", .dim), ("\(settings.criterion.rawValue) energy", .normal), (", \(settings.normalization.rawValue)", .normal)],
+            [("ranked by ", .dim), ("\(settings.criterion.rawValue)/\(settings.normalization.rawValue)", .normal),
+             (", cap \(Format.percent(Walk.limits.capShare))", .normal)],
         ]
         if walk.deadCount > 0 {
             let free = walk.selection.removedShare(after: walk.deadSteps)
-            lines.append([("dead ", .dim), ("\(walk.deadCount) at zero energy", .normal), (" free \(Format.percent(free, decimals: 1))", .good)])
+            lines.append([("dead ", .dim), ("\(walk.deadCount) at zero energy", .normal), (", \(Format.percent(free, decimals: 1)) free", .good)])
         }
         let coupled = state.hasCoupledChannels ? (settings.coupled ? "residual stages too" : "block-internal only") : "no coupled channels"
-        lines.append([("limits ", .dim), ("cap \(Format.percent(Walk.limits.capShare)), floor \(Walk.limits.floor)", .normal), (" · " + coupled, .dim)])
         lines.append([("history ", .dim), ("\(state.undoStack.count) undo, \(state.redoStack.count) redo", .normal)])
+        lines.append([("limits ", .dim), ("floor \(Walk.limits.floor)", .normal), (" · " + coupled, .dim)])
         return lines
     }
 
@@ -150,10 +151,10 @@ enum Panels {
 
     /// A box titled `title` holding as many of `lines` as fit; when some are left out, the
     /// bottom border says how many and where they are.
-    static func draw(_ title: String, _ lines: [Line], area: Rect, into grid: inout Grid, more: String = "r shows all") {
+    static func draw(_ title: String, _ lines: [Line], area: Rect, into grid: inout Grid, more: String? = nil) {
         let inner = Box.inner(area).inset(horizontal: 1, vertical: 0)
         let hidden = max(0, lines.count - inner.height)
-        Box(title: title, footer: hidden > 0 ? "+\(hidden) more · \(more)" : nil).render(into: &grid, area: area)
+        Box(title: title, footer: hidden > 0 ? "+\(hidden) more" + (more.map { " · " + $0 } ?? "") : nil).render(into: &grid, area: area)
         for (index, line) in lines.prefix(inner.height).enumerated() {
             draw(line, in: inner.row(index), into: &grid)
         }
@@ -175,7 +176,7 @@ enum Panels {
         let (first, rest) = area.splitTop(min(selection.count + 2, max(0, area.height - 6)))
         draw(selectionTitle(state), selection, area: first, into: &grid)
         let (second, third) = rest.splitTop(min(pruned.count + 2, rest.height))
-        draw(prunedTitle(state), pruned, area: second, into: &grid)
+        draw(prunedTitle(state), pruned, area: second, into: &grid, more: "r shows all")
         guard third.height >= 4, state.group < state.groups.count else { return }
         let lines = layerLines(state)
         draw("Layer \(state.groups[state.group].name)", lines, area: third, into: &grid, more: "Enter opens it")
@@ -188,7 +189,7 @@ enum Panels {
     static func drawInfo(_ state: ExplorerState, area: Rect, into grid: inout Grid) {
         let halves = area.columns([.fill, .fill])
         draw(selectionTitle(state), selectionLines(state), area: halves[0], into: &grid)
-        draw(prunedTitle(state), prunedLines(state), area: halves[1], into: &grid)
+        draw(prunedTitle(state), prunedLines(state), area: halves[1], into: &grid, more: "r shows all")
     }
 
     /// Two lines under the layer view on narrow screens: the selection's cost and the
