@@ -50,7 +50,7 @@ extension ExplorerState {
     }
 
     /// Lines of the results page.
-    var resultsLineCount: Int { ResultsView.lineCount(self) }
+    public var resultsLineCount: Int { ResultsView.lineCount(self) }
 
     mutating func scrollResults(by delta: Int) {
         let visible = layout.mainInner.height

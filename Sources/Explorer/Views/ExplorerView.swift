@@ -45,19 +45,24 @@ public enum ExplorerView {
     /// The view tabs and where they are drawn in the header (the mouse picks them).
     static func tabs(_ state: ExplorerState, area: Rect) -> [(view: ExplorerState.View, rect: Rect)] {
         let views = state.availableViews
-        let width = views.reduce(0) { $0 + $1.title.count + 2 }
+        let width = views.reduce(0) { $0 + tabTitle($1).count + 2 }
         var x = area.maxX - width
         return views.map { view in
-            defer { x += view.title.count + 2 }
-            return (view, Rect(x: x, y: area.y, width: view.title.count + 2, height: 1))
+            defer { x += tabTitle(view).count + 2 }
+            return (view, Rect(x: x, y: area.y, width: tabTitle(view).count + 2, height: 1))
         }
+    }
+
+    /// "3 Sensitivity": the key that shows the view, and its name.
+    static func tabTitle(_ view: ExplorerState.View) -> String {
+        "\(view.rawValue + 1) \(view.title)"
     }
 
     private static func drawHeader(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
         let area = layout.header
         let tabs = tabs(state, area: area)
         for (view, rect) in tabs {
-            grid.put(" \(view.title) ", x: rect.x, y: rect.y, style: view == state.view ? .selected : .dim, clip: area)
+            grid.put(" \(tabTitle(view)) ", x: rect.x, y: rect.y, style: view == state.view ? .selected : .dim, clip: area)
         }
         let left = Rect(x: area.x, y: area.y, width: (tabs.first?.rect.x ?? area.maxX) - area.x - 1, height: 1)
         let x = grid.put(" oicsr ", x: left.x, y: left.y, style: .title, clip: left)

@@ -85,8 +85,8 @@ enum GroupView {
         ExplorerView.drawSegments([
             ("channel \(c)", .accent),
             ("rank \(rank)/\(group.width)", .normal),
-            ("energy \(Format.significant(raw)) raw, \(Format.significant(walk.normalized[g][c])) normalised", .normal),
             fate,
+            ("energy \(Format.significant(raw)) raw, \(Format.significant(walk.normalized[g][c])) normalised", .normal),
         ], area: area.row(0), indent: 0, into: &grid)
 
         var out = group.producers.map { "\($0) filter \(c)" }
