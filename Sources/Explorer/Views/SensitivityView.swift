@@ -9,29 +9,35 @@ import Pruning
 // background, the figures fill in as they come, and they are cached beside the checkpoint.
 
 enum SensitivityView {
-    /// The chart's box and the table's box in the body.
-    static func parts(_ layout: ScreenLayout) -> (chart: Rect, table: Rect) {
+    /// The chart's box and the table's box in the body: the table as tall as its rows
+    /// need (it scrolls past 3/5 of the body), the chart the rest.
+    static func parts(_ layout: ScreenLayout, rows: Int) -> (chart: Rect, table: Rect) {
         let body = layout.main
-        let chartHeight = min(max(ScreenLayout.chartMinimumHeight, body.height * 2 / 5), max(0, body.height - 6))
+        let tableNeed = rows + 3
+        let chartHeight = min(max(ScreenLayout.chartMinimumHeight, body.height * 2 / 5, body.height - tableNeed), max(0, body.height - 6))
         let split = body.splitTop(chartHeight)
         return (split.top, split.rest)
     }
 
+    static func parts(_ state: ExplorerState) -> (chart: Rect, table: Rect) {
+        parts(state.layout, rows: state.rows.count)
+    }
+
     /// Layer rows shown at once.
     static func visibleRows(_ state: ExplorerState) -> Int {
-        max(1, Box.inner(parts(state.layout).table).height - 1)
+        max(1, Box.inner(parts(state).table).height - 1)
     }
 
     /// The row (position in `state.rows`) drawn at screen line `y`, if any.
     static func row(at y: Int, _ state: ExplorerState) -> Int? {
-        let inner = Box.inner(parts(state.layout).table)
+        let inner = Box.inner(parts(state).table)
         let line = y - inner.y - 1
         let visible = min(visibleRows(state), state.rows.count - state.groupScroll)
         return line >= 0 && line < visible ? state.groupScroll + line : nil
     }
 
     static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
-        let (chartArea, tableArea) = parts(layout)
+        let (chartArea, tableArea) = parts(layout, rows: state.rows.count)
         WalkChart.draw(state, area: chartArea, into: &grid)
         guard let walk = state.walk else { return }
         let table = state.sensitivity
