@@ -20,7 +20,7 @@ extension ExplorerState {
         if let pruned = results.pruned, pruned.settings.walkKey == settings.walkKey, pruned.settings.steps == settings.steps {
             if pruned.batchNormReestimations > 0 { words += ["--bn-recalibrate", String(Jobs.batchNormExamples)] }
             if pruned.fineTuningEpochs > 0 {
-                words += ["--finetune-epochs", String(pruned.fineTuningEpochs), "--lr", Format.significant(Double(Jobs.fineTuning.learningRate))]
+                words += ["--finetune-epochs", String(pruned.fineTuningEpochs), "--lr", "\(Jobs.fineTuning.learningRate)"]
             }
         }
         words += model.dataArguments.map(Self.quoted)
