@@ -42,9 +42,11 @@ public struct Sparkline: Widget, Sendable {
 /// (and any between them) are drawn in `belowStyle`, so the strip shows how much of a layer
 /// the current selection takes.
 ///
-/// With `separatesZeros`, the first column counts the values at exactly zero (or below) and
-/// the second is left blank: a log scale has no place for zero, and channels a group lasso
-/// has switched off are worth seeing apart from the smallest live ones.
+/// With `separatesZeros`, the first column stands for the values at exactly zero (or below)
+/// and the second is left blank: a log scale has no place for zero, and channels a group
+/// lasso has switched off are worth seeing apart from the smallest live ones. The zero
+/// column is full when half the values or more are zero, so that it never flattens the
+/// bins beside it.
 ///
 ///     █ ▁▃▅█▆▃▁
 ///     ^ zeros, then log10 bins over `range`
@@ -118,12 +120,18 @@ public struct Distribution: Widget, Sendable {
         }
         var columns = counts.map(Double.init)
         var columnStyles = styles
+        var top = maximumCount.map(Double.init) ?? columns.max() ?? 0
         if separatesZeros {
+            // The zero column's height is the share of all values at zero, on the same
+            // scale as the tallest bin: a layer half dead shows a zero column as tall as
+            // its fullest bin, and the bins keep their shape whatever the zeros.
             let zeroStyle = threshold.map { $0 >= 0 } == true ? belowStyle : style
-            columns = [Double(zeroCount), 0] + columns
+            let finite = values.filter(\.isFinite).count
+            let zeroHeight = finite > 0 && zeroCount > 0 ? max(top, 1) * min(1, 2 * Double(zeroCount) / Double(finite)) : 0
+            columns = [zeroHeight, 0] + columns
             columnStyles = [zeroStyle, style] + columnStyles
+            top = max(top, zeroHeight)
         }
-        let top = maximumCount.map(Double.init) ?? columns.max() ?? 0
         guard area.height > 1 else {
             Sparkline(values: Array(columns.prefix(area.width)), maximum: top, style: style, styles: columnStyles)
                 .render(into: &grid, area: area)

@@ -86,7 +86,7 @@ extension ExplorerState {
         let layout = self.layout
         channelScroll = Scroll.offset(keeping: position, visible: layout.visibleChannels(channels: order.count),
                                       count: order.count, current: channelScroll)
-        resultsScroll = min(resultsScroll, max(0, resultsLineCount - layout.mainInner.height))
+        if view == .results { resultsScroll = min(resultsScroll, max(0, resultsLineCount - layout.mainInner.height)) }
     }
 
     // MARK: The selection

@@ -122,13 +122,12 @@ enum Panels {
         let taken = Double(walk.removedCount(group: g, steps: steps)) / Double(max(1, state.groups[g].width))
         if let curve = state.layerSensitivity[g], !curve.isEmpty, let table = state.sensitivity {
             let dense = table.denseTop1 ?? curve[0]
-            let low = max(0, ((curve + [dense]).min()! * 10).rounded(.down) / 10)
-            let high = min(1, max(low + 0.05, ((dense + 0.004) * 100).rounded(.up) / 100))
+            let (low, high) = WalkChart.accuracyRange(curve + [dense])
             let points = [LineChart.Point(0, dense)] + zip(SensitivityTable.layerShares, curve).map { LineChart.Point($0, $1) }
             grid.put("top-1 with part of it removed", in: area.row(0), style: .dim)
             let chart = LineChart(series: [LineChart.Series(points: points, style: .bar, pointGlyph: "•")], xRange: 0...0.9,
                                   yRange: low...high, xTicks: [LineChart.Tick(0, "0%"), LineChart.Tick(0.5, "50%"), LineChart.Tick(0.9, "90%")],
-                                  yTicks: [LineChart.Tick(high, Format.percent(high)), LineChart.Tick(low, Format.percent(low))],
+                                  yTicks: Array(WalkChart.accuracyTicks(low: low, high: high, rows: 2).prefix(2)),
                                   marker: taken > 0 ? LineChart.Marker(x: min(taken, 0.9), label: "taken") : nil)
             grid.render(chart, in: area.splitTop(1).rest)
             return

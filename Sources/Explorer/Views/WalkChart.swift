@@ -21,8 +21,7 @@ enum WalkChart {
         if let points = state.walkSensitivity, !points.isEmpty, let table = state.sensitivity {
             let dense = table.denseTop1 ?? points.map(\.asPruned).max() ?? 1
             let values = points.flatMap { [$0.asPruned] + ($0.afterBatchNorm.map { [$0] } ?? []) } + [dense]
-            let low = max(0, ((values.min() ?? 0) * 20).rounded(.down) / 20)
-            let high = min(1, max(low + 0.05, ((dense + 0.004) * 100).rounded(.up) / 100))
+            let (low, high) = accuracyRange(values)
             let start = LineChart.Point(0, dense)
             let asPruned = LineChart.Series(points: [start] + points.map { LineChart.Point($0.removedShare, $0.asPruned) },
                                             style: .bar, pointGlyph: "•")
@@ -74,10 +73,23 @@ enum WalkChart {
         return ticks
     }
 
-    /// Up to three accuracy ticks: the top, the bottom, the middle when there is room.
+    /// The accuracy axis: the values' range with a margin, on round half-percents, so that
+    /// a curve that hardly moves (the first steps take channels at zero energy) still shows
+    /// its shape instead of lying flat on the bottom.
+    static func accuracyRange(_ values: [Double]) -> (Double, Double) {
+        let lowest = values.min() ?? 0, highest = values.max() ?? 1
+        let margin = max(0.005, (highest - lowest) * 0.08)
+        let low = max(0, ((lowest - margin) * 200).rounded(.down) / 200)
+        let high = min(1, ((highest + 0.005) * 200).rounded(.up) / 200)
+        return (low, max(high, low + 0.01))
+    }
+
+    /// Up to three accuracy ticks: the top, the bottom, the middle when there is room; with
+    /// a decimal when the axis spans a few points only.
     static func accuracyTicks(low: Double, high: Double, rows: Int) -> [LineChart.Tick] {
-        var ticks = [LineChart.Tick(high, Format.percent(high)), LineChart.Tick(low, Format.percent(low))]
-        if rows >= 5 { ticks.append(LineChart.Tick((low + high) / 2, Format.percent((low + high) / 2))) }
+        let decimals = high - low < 0.05 ? 1 : 0
+        var ticks = [LineChart.Tick(high, Format.percent(high, decimals: decimals)), LineChart.Tick(low, Format.percent(low, decimals: decimals))]
+        if rows >= 5 { ticks.append(LineChart.Tick((low + high) / 2, Format.percent((low + high) / 2, decimals: decimals))) }
         return ticks
     }
 }
