@@ -131,7 +131,7 @@ shoot before-after
 keys "s"
 wait_for "saved /" 60
 keys "q"
-wait_for '$ ' 30
+wait_for "the selection, as a command" 30
 
 # The same model trained with L2, side by side with the OICSR-GL one.
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/oicsr

@@ -131,5 +131,12 @@ struct SensitivityTests {
         #expect(fresh.state.sensitivity == nil)
         let otherCount = try ExplorerSession(model: model, info: info, path: source, data: data, size: Fixtures.small, evaluationLimit: 10)
         #expect(otherCount.state.sensitivity == nil, "figures on other images are not these")
+
+        // A quick evaluation uses the same first images, and says how many.
+        session.handle("e")
+        #expect(session.state.job?.kind == .evaluate)
+        SessionTests.waitForJob(session)
+        #expect(session.state.results.dense?.count == 12)
+        #expect(session.state.message?.text.hasPrefix("evaluated on 12 images") == true)
     }
 }
