@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs those of the given Debian packages that are not installed yet.
+# Installs those of the given Debian packages that are not installed yet, without the
+# packages they merely recommend (python3-torch recommends gigabytes it does not need).
 #   scripts/install-missing.sh PACKAGE...
 set -euo pipefail
 missing=()
@@ -11,4 +12,4 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing: ${missing[*]}" >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <ncursesw/curses.h>
+#include <ncursesw/term.h>
 
 static inline WINDOW *oicsr_stdscr(void) { return stdscr; }
 static inline int oicsr_lines(void) { return LINES; }
@@ -44,6 +45,19 @@ static inline int oicsr_read_mouse(int *x, int *y) {
     if (event.bstate & BUTTON5_PRESSED) return 3;
     if (event.bstate & BUTTON1_PRESSED) return 1;
     return 0;
+}
+
+// Whether the terminal named by TERM can be driven by curses, looked up in terminfo without
+// touching the terminal (setupterm only reads the database and the tty's size): 1 when it
+// can, 0 when it has no cursor addressing (cup) or is a hard-copy or generic type (dumb,
+// unknown), -1 when TERM is unset or not in the database.
+static inline int oicsr_terminal_is_addressable(void) {
+    int status = 0;
+    if (setupterm(NULL, STDOUT_FILENO, &status) != OK) return -1;
+    const char *cup = tigetstr("cup");
+    int usable = cup != NULL && cup != (char *)-1 && tigetflag("hc") <= 0 && tigetflag("gn") <= 0;
+    del_curterm(cur_term);
+    return usable;
 }
 
 // Attributes and colour pair of what is written next; a function here so that Swift never

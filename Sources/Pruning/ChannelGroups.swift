@@ -134,6 +134,8 @@ public struct ChannelGroups: Sendable {
                 offset += run.width
             }
             switch layer.rule.channelFlow(layer) {
+            case .fixes:
+                found[spaces.root(output[0].space)]!.producers.append(layer.name)
             case .opens:
                 found[spaces.root(output[0].space)]!.producers.append(layer.name)
                 var offset = 0

@@ -25,11 +25,13 @@ public struct SelectionPolicy: Equatable, Sendable {
     /// Offer the residual channels coupled across a stage too.
     public var includeCoupled: Bool
     public var limits: SelectionLimits
+    /// Kept widths are rounded up to a multiple of this (1: no rounding).
+    public var widthMultiple: Int
 
     public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard, includeCoupled: Bool = false,
-                limits: SelectionLimits = SelectionLimits()) {
+                limits: SelectionLimits = SelectionLimits(), widthMultiple: Int = 1) {
         self.criterion = criterion; self.normalization = normalization
-        self.includeCoupled = includeCoupled; self.limits = limits
+        self.includeCoupled = includeCoupled; self.limits = limits; self.widthMultiple = widthMultiple
     }
 }
 
@@ -113,13 +115,15 @@ public struct PruningSchedule: Sendable {
             throw PruningError(problem: "the model has no prunable channel\(hint)", concernsTarget: false)
         }
         let selection = walk(model, groups: groups, capWidths: nil)
-        guard let whole = selection.stepCount(toReach: target.share) else {
+        let cost = WidthCostModel(groups: groups)
+        let m = policy.widthMultiple
+        guard let whole = selection.stepCount(toReach: target.share, widthMultiple: m, cost: cost) else {
             throw PruningError(problem: String(
                 format: "cannot remove %.1f%% of %@: with a cap of %.0f%% per layer and a floor of %d channels the selection stops at %.1f%%",
                 target.share * 100, target.metric.rawValue, policy.limits.capShare * 100, policy.limits.floor, selection.reachableShare * 100))
         }
-        let first = rounds == 1 ? whole : selection.stepCount(toReach: target.share / Double(rounds)) ?? whole
-        return Plan(groups: groups, firstRound: selection.plan(steps: first), selection: selection, wholeTargetSteps: whole)
+        let first = rounds == 1 ? whole : selection.stepCount(toReach: target.share / Double(rounds), widthMultiple: m, cost: cost) ?? whole
+        return Plan(groups: groups, firstRound: selection.plan(steps: first, widthMultiple: m), selection: selection, wholeTargetSteps: whole)
     }
 
     /// What happens along the way: `evaluate` measures a state of the model (nil: not
@@ -172,10 +176,11 @@ public struct PruningSchedule: Sendable {
                 let selection = walk(current, groups: groups, capWidths: originalWidths)
                 let goal = Double(original.value(target.metric)) * (1 - target.share * Double(round) / Double(rounds))
                 let share = max(1 - goal / Double(selection.before.value(target.metric)), 0)
-                guard let count = selection.stepCount(toReach: share) else {
+                let m = policy.widthMultiple
+                guard let count = selection.stepCount(toReach: share, widthMultiple: m, cost: WidthCostModel(groups: groups)) else {
                     throw PruningError(problem: "round \(round): the cap stops the selection at \(Int((selection.reachableShare * 100).rounded()))%")
                 }
-                roundPlan = selection.plan(steps: count)
+                roundPlan = selection.plan(steps: count, widthMultiple: m)
             }
             current = try Surgery.prune(current, groups: groups, plan: roundPlan)
             // Channel groups keep their order through surgery (no group is emptied), so the
@@ -205,7 +210,8 @@ public struct PruningSchedule: Sendable {
     public func record(_ result: Result, plan: Plan, source: String) -> Recipe.PruningRun {
         Recipe.PruningRun(source: source, metric: target.metric, target: target.share, removedShare: result.removedShare(target.metric),
                           criterion: policy.criterion, normalization: policy.normalization, coupled: policy.includeCoupled,
-                          rounds: rounds, kept: Dictionary(uniqueKeysWithValues: zip(plan.groups.groups.map(\.name), result.kept)))
+                          rounds: rounds, widthMultiple: policy.widthMultiple > 1 ? policy.widthMultiple : nil,
+                          kept: Dictionary(uniqueKeysWithValues: zip(plan.groups.groups.map(\.name), result.kept)))
     }
 
     private func walk(_ model: Model, groups: ChannelGroups, capWidths: [Int]?) -> Selection {

@@ -56,6 +56,9 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var trainExamples: Int
         /// Epochs finished when the checkpoint was written (less than `epochs` mid-run).
         public var epochsCompleted: Int?
+        /// Written into the checkpoint and its `.state` file at every save, so a resume can
+        /// tell that the two belong together.
+        public var resumeToken: String?
 
         public init(_ configuration: TrainingConfiguration, trainExamples: Int, epochsCompleted: Int? = nil) {
             epochs = configuration.epochs
@@ -71,7 +74,7 @@ public struct Recipe: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case epochs, batchSize = "batch_size", learningRate = "lr", schedule, momentum, weightDecay = "weight_decay", seed
-            case trainExamples = "train_examples", epochsCompleted = "epochs_completed"
+            case trainExamples = "train_examples", epochsCompleted = "epochs_completed", resumeToken = "resume_token"
         }
     }
 
@@ -88,18 +91,21 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var coupled: Bool
         /// Prune and fine-tune rounds.
         public var rounds: Int
+        /// Kept widths were rounded up to a multiple of this (nil: not rounded).
+        public var widthMultiple: Int?
         /// Kept channels of the source, by group name, ascending.
         public var kept: [String: [Int]]
 
         public init(source: String, metric: TargetMetric, target: Double, removedShare: Double, criterion: ImportanceCriterion,
-                    normalization: EnergyNormalization, coupled: Bool, rounds: Int, kept: [String: [Int]]) {
+                    normalization: EnergyNormalization, coupled: Bool, rounds: Int, widthMultiple: Int? = nil, kept: [String: [Int]]) {
             self.source = source; self.metric = metric; self.target = target; self.removedShare = removedShare
             self.criterion = criterion; self.normalization = normalization; self.coupled = coupled
-            self.rounds = rounds; self.kept = kept
+            self.rounds = rounds; self.widthMultiple = widthMultiple; self.kept = kept
         }
 
         enum CodingKeys: String, CodingKey {
-            case source, metric, target, removedShare = "removed_share", criterion, normalization, coupled, rounds, kept
+            case source, metric, target, removedShare = "removed_share", criterion, normalization, coupled, rounds
+            case widthMultiple = "round_to", kept
         }
     }
 

@@ -21,8 +21,16 @@ enum Curses {
     static func open(interruptAsKey: Bool, mouse: Bool = false) throws(TerminalError) {
         setlocale(LC_ALL, "")
         guard isInteractive else { throw .notATerminal }
+        let terminal = getenv("TERM").map { String(cString: $0) } ?? ""
+        // Checked before newterm, which already switches the screen and the tty's modes: a
+        // terminal that cannot place the cursor (TERM=dumb) would get a blank, stuck screen.
+        switch oicsr_terminal_is_addressable() {
+        case 1: break
+        case 0: throw .unsupported(terminal: terminal)
+        default: throw .cannotInitialize(terminal: terminal)
+        }
         guard newterm(nil, oicsr_stdout(), oicsr_stdin()) != nil else {
-            throw .cannotInitialize(terminal: getenv("TERM").map { String(cString: $0) } ?? "")
+            throw .cannotInitialize(terminal: terminal)
         }
         if interruptAsKey { raw() } else { cbreak() }
         noecho()

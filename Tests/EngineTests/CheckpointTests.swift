@@ -138,9 +138,12 @@ struct CheckpointTests {
         let images = Fixtures.random([2, 28, 28, 1], seed: 3)
         trainer.trainStep(images: images, labels: [1, 2], stepsPerEpoch: 10)
         let path = Self.temporaryPath("m.safetensors")
-        try TrainingState.save(trainer, epochsCompleted: 1, checkpoint: path)
+        try TrainingState.save(trainer, epochsCompleted: 1, token: "save-1", checkpoint: path)
         let other = Trainer(model: model, configuration: TrainingConfiguration())
-        #expect(try TrainingState.restore(into: other, checkpoint: path) == 1)
+        #expect(try TrainingState.restore(into: other, checkpoint: path, token: "save-1") == 1)
         for (a, b) in zip(trainer.optimizer.state, other.optimizer.state) { #expect(a.values == b.values) }
+        // A state from another save (a kill between the two writes) is refused, not used.
+        #expect(throws: CheckpointError.self) { try TrainingState.restore(into: other, checkpoint: path, token: "save-2") }
+        #expect(throws: CheckpointError.self) { try TrainingState.restore(into: other, checkpoint: path, token: nil) }
     }
 }

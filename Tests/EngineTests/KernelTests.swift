@@ -6,26 +6,13 @@ import TestSupport
 
 @Suite("Kernels against naive loops")
 struct KernelTests {
-    /// Direct convolution: y[n,oy,ox,o] = Σ w[o,ky,kx,c]·x[n,iy,ix,c] + b[o].
     static func naiveConv(_ g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor?) -> [Float] {
-        var y = [Float](repeating: 0, count: g.batch * g.outHeight * g.outWidth * g.outChannels)
-        for n in 0..<g.batch { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for o in 0..<g.outChannels {
-            var sum: Float = bias?[o] ?? 0
-            for ky in 0..<g.kernelHeight { for kx in 0..<g.kernelWidth {
-                let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
-                guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
-                for c in 0..<g.inChannels {
-                    sum += w[((o * g.kernelHeight + ky) * g.kernelWidth + kx) * g.inChannels + c]
-                        * x[((n * g.height + iy) * g.width + ix) * g.inChannels + c]
-                }
-            } }
-            y[((n * g.outHeight + oy) * g.outWidth + ox) * g.outChannels + o] = sum
-        } } } }
-        return y
+        Naive.convForward(g, x: x, w: w, bias: bias)
     }
 
-    @Test("convolution forward", arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (1, 2, 0), (5, 1, 2), (3, 3, 0)])
-    func convolution(kernel: Int, stride: Int, padding: Int) {
+    @Test("convolution forward", arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (1, 2, 0), (5, 1, 2), (3, 3, 0)], workerCounts)
+    func convolution(_ sizes: (kernel: Int, stride: Int, padding: Int), workers: Int) {
+        let (kernel, stride, padding) = sizes
         // Batch large enough that the forward pass runs in several chunks.
         var g = ConvGeometry(batch: 5, height: 9, width: 7, inChannels: 6, outChannels: 5,
                              kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: padding)
@@ -33,8 +20,9 @@ struct KernelTests {
         let w = Fixtures.random([g.outChannels, kernel, kernel, g.inChannels], seed: 2)
         let bias = Fixtures.random([g.outChannels], seed: 3)
         let y = Tensor(shape: [g.batch, g.outHeight, g.outWidth, g.outChannels])
-        let scratch = Tensor(shape: [ConvKernels.scratchCount(g)])
-        ConvKernels.forward(g, x: x.storage, w: w.storage, bias: bias.storage, y: y.storage, scratch: scratch.storage)
+        let scratch = Tensor(shape: [ConvKernels.scratchCount(g, workers: workers)])
+        ConvKernels.forward(g, x: x.storage, w: w.storage, bias: bias.storage, y: y.storage, scratch: scratch.storage,
+                            workers: workers)
         let expected = Self.naiveConv(g, x: x, w: w, bias: bias)
         for i in 0..<expected.count where abs(expected[i] - y[i]) > 1e-4 * max(1, abs(expected[i])) {
             Issue.record("conv k\(kernel) s\(stride) p\(padding): y[\(i)] = \(y[i]), naive \(expected[i])")
@@ -44,38 +32,45 @@ struct KernelTests {
     }
 
     @Test func convolutionChunking() {
-        // More images than one chunk holds: every chunk must land at its own offset.
+        // More images than one chunk holds: every chunk must land at its own offset, for
+        // every worker count (the naive result, the slow part, is computed once).
         let g = ConvGeometry(batch: 40, height: 28, width: 28, inChannels: 32, outChannels: 3,
                              kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
-        #expect(ConvKernels.imagesPerChunk(g) < g.batch)
         let x = Fixtures.random([g.batch, 28, 28, 32], seed: 4)
         let w = Fixtures.random([3, 3, 3, 32], seed: 5)
-        let y = Tensor(shape: [g.batch, 28, 28, 3])
-        let scratch = Tensor(shape: [ConvKernels.scratchCount(g)])
-        ConvKernels.forward(g, x: x.storage, w: w.storage, bias: nil, y: y.storage, scratch: scratch.storage)
         let expected = Self.naiveConv(g, x: x, w: w, bias: nil)
-        let worst = (0..<expected.count).map { abs(expected[$0] - y[$0]) }.max()!
-        #expect(worst < 1e-3)
+        for workers in workerCounts {
+            #expect(ConvKernels.imagesPerChunk(g, workers: workers) < g.batch)
+            let y = Tensor(shape: [g.batch, 28, 28, 3])
+            let scratch = Tensor(shape: [ConvKernels.scratchCount(g, workers: workers)])
+            ConvKernels.forward(g, x: x.storage, w: w.storage, bias: nil, y: y.storage, scratch: scratch.storage, workers: workers)
+            let worst = (0..<expected.count).map { abs(expected[$0] - y[$0]) }.max()!
+            #expect(worst < 1e-3, "workers \(workers)")
+        }
     }
 
-    @Test func chunkedBackwardEqualsPerImageBackward() {
-        // Several chunks over two workers, each with its own weight gradient, must add up to
-        // what one image at a time gives.
+    /// Several chunks over several parts, each part but the first with its own weight
+    /// gradient, must add up to what one image at a time gives, whatever the worker count:
+    /// the parts whose private gradients are summed are fixed before any worker starts.
+    @Test(arguments: workerCounts)
+    func chunkedBackwardEqualsPerImageBackward(workers: Int) {
         let g = ConvGeometry(batch: 12, height: 28, width: 28, inChannels: 32, outChannels: 8,
                              kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
-        #expect(ConvKernels.imagesPerChunk(g) < g.batch)
+        #expect(ConvKernels.imagesPerChunk(g, workers: workers) < g.batch)
         let x = Fixtures.random([12, 28, 28, 32], seed: 7), w = Fixtures.random([8, 3, 3, 32], seed: 8)
         let dy = Fixtures.random([12, 28, 28, 8], seed: 9)
         let dw = Tensor(shape: [8 * 288]), dx = Tensor(shape: [12 * 28 * 28 * 32])
-        let scratch = Tensor(shape: [ConvKernels.scratchCount(g)])
-        ConvKernels.backward(g, x: x.storage, w: w.storage, dy: dy.storage, dw: dw.storage, dbias: nil, dx: dx.storage, scratch: scratch.storage)
+        let scratch = Tensor(shape: [ConvKernels.scratchCount(g, workers: workers)])
+        ConvKernels.backward(g, x: x.storage, w: w.storage, dy: dy.storage, dw: dw.storage, dbias: nil, dx: dx.storage,
+                             scratch: scratch.storage, workers: workers)
         var single = g
         single.batch = 1
         let dwSum = Tensor(shape: [8 * 288]), dxSingle = Tensor(shape: [12 * 28 * 28 * 32])
-        let scratchSingle = Tensor(shape: [ConvKernels.scratchCount(single)])
+        let scratchSingle = Tensor(shape: [ConvKernels.scratchCount(single, workers: 1)])
         for n in 0..<12 {
             ConvKernels.backward(single, x: x.storage + n * 28 * 28 * 32, w: w.storage, dy: dy.storage + n * 28 * 28 * 8,
-                                 dw: dwSum.storage, dbias: nil, dx: dxSingle.storage + n * 28 * 28 * 32, scratch: scratchSingle.storage)
+                                 dw: dwSum.storage, dbias: nil, dx: dxSingle.storage + n * 28 * 28 * 32,
+                                 scratch: scratchSingle.storage, workers: 1)
         }
         let dwError = (0..<dw.count).map { abs(dw[$0] - dwSum[$0]) / max(1, abs(dwSum[$0])) }.max()!
         #expect(dwError < 1e-4)

@@ -13,14 +13,18 @@ struct LayerGradientTests {
         (kernel: 3, stride: 1, padding: 0, bias: true),
         (kernel: 3, stride: 2, padding: 1, bias: true),
         (kernel: 3, stride: 2, padding: 0, bias: false),
-    ])
-    func conv(kernel: Int, stride: Int, padding: Int, bias: Bool) {
+    ], workerCounts)
+    func conv(_ c: (kernel: Int, stride: Int, padding: Int, bias: Bool), workers: Int) {
+        let (kernel, stride, padding, bias) = c
         let input = FeatureShape.map(6, 5, 3)
         let op = Conv2dOp(name: "conv", input: input, outChannels: 4, kernel: kernel, stride: stride, padding: padding, bias: bias)
         op.weight.value.copy(from: Fixtures.random(op.weight.value.shape, seed: 1))
         op.bias?.value.copy(from: Fixtures.random([4], seed: 2))
         let x = Fixtures.random([2, 6, 5, 3], seed: 3)
-        check.check(op, inputs: [x], batch: 2, training: true, label: "conv k\(kernel) s\(stride) p\(padding) bias \(bias)")
+        withWorkers(workers) {
+            check.check(op, inputs: [x], batch: 2, training: true,
+                        label: "conv k\(kernel) s\(stride) p\(padding) bias \(bias) workers \(workers)")
+        }
     }
 
     /// Ten channels: the 8-wide vector path and the scalar tail both run.
@@ -83,7 +87,13 @@ struct LayerGradientTests {
 
     /// The whole graph of a small residual network, including a fork whose two gradients
     /// must be summed and a projection shortcut, against finite differences of the loss.
-    @Test func residualModelEndToEnd() throws {
+    /// With one part and with eight (the slowest test here, so not also the machine's count).
+    @Test(arguments: [1, 8])
+    func residualModelEndToEnd(workers: Int) throws {
+        try withWorkers(workers) { try residualModelEndToEnd() }
+    }
+
+    private func residualModelEndToEnd() throws {
         var arch = BuiltInModel.resnet20.architecture(input: [2, 6, 6], classes: 3)
         // Keep one block per stage so the check stays quick.
         arch.layers.removeAll { $0.name.contains(".1.") || $0.name.contains(".2.") }

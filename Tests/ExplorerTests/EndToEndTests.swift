@@ -218,8 +218,10 @@ struct Tmux {
     /// The shell has its prompt back, and the terminal echoes and reads lines again.
     func expectSaneShell() throws {
         try wait(for: Self.prompt)
-        try type("stty -a > stty.txt; echo stty-done", enter: true)
-        try wait(for: "stty-done\n")
+        // The shell prints "stty-42" once stty has written its file; the typed command line
+        // itself shows "stty-$((40+2))", so the wait cannot end on the echo of the command.
+        try type("stty -a > stty.txt; echo stty-$((40+2))", enter: true)
+        try wait(for: "stty-42")
         let settings = try String(contentsOf: folder.appendingPathComponent("stty.txt"), encoding: .utf8)
         let flags = Set(settings.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init))
         #expect(flags.contains("icanon") && flags.contains("echo") && flags.contains("isig"), "stty -a: \(settings)")

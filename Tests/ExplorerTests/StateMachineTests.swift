@@ -151,7 +151,7 @@ struct StateMachineTests {
         #expect(Fixtures.press(["p"], on: &state).isEmpty, "nothing selected, nothing to prune")
         Fixtures.press([">", ">"], on: &state)
         let effects = Fixtures.press(["p"], on: &state)
-        guard case .start(.prune(let plan, let settings, let removedShare, _))? = effects.first, !settings.coupled else {
+        guard case .start(.prune(let plan, let settings, _, _))? = effects.first, !settings.coupled else {
             Issue.record("expected a prune job, got \(effects)")
             return
         }

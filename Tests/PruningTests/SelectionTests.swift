@@ -9,7 +9,7 @@ struct SelectionTests {
         let model = try Model(architecture: builtIn.architecture(), seed: 11)
         let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: coupled)
         let energies = Energies(model: model, groups: groups, criterion: .outIn).normalized(.perWeight)
-        return (groups, try WidthCostModel(groups: groups), energies)
+        return (groups, WidthCostModel(groups: groups), energies)
     }
 
     @Test func walksInAscendingEnergyAndRespectsTheCap() throws {

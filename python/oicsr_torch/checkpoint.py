@@ -41,10 +41,15 @@ class Checkpoint:
         return self.metadata["oicsr.dataset"]
 
     @property
+    def recipe(self):
+        """The `oicsr.recipe` record (docs/architecture-json.md §4), or {} when there is none."""
+        value = self.metadata.get("oicsr.recipe")
+        return json.loads(value) if value else {}
+
+    @property
     def pruning(self):
-        """The `oicsr.pruning` record of a pruned checkpoint ({"kept": {group: [indices]}}), or None."""
-        value = self.metadata.get("oicsr.pruning")
-        return json.loads(value) if value else None
+        """The pruning part of the recipe of a pruned checkpoint ({"kept": {group: [indices]}, ...}), or None."""
+        return self.recipe.get("pruning")
 
 
 def read(path):

@@ -7,7 +7,7 @@ The binary's side of the contract used here:
     oicsr predict CKPT --input X.safetensors --out Y.safetensors     X: `input` F32 (N,C,H,W),
                                                                      normalised; Y: `logits` F32 (N,classes)
     oicsr prune CKPT --flops 0.3 --data DATA.safetensors --out P.safetensors
-        P's metadata `oicsr.pruning` = {"kept": {group name: [kept channel indices]}}
+        P's metadata `oicsr.recipe` holds {"pruning": {"kept": {group name: [kept channel indices]}}}
 """
 import os
 import subprocess

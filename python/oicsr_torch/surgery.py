@@ -3,7 +3,7 @@ per group) becomes a smaller architecture and its tensors. Also zeroing the prun
 in the dense tensors, the equivalent the physically pruned model must match.
 
 `kept` maps group names to the kept channel indices of the original group (the form of the
-`oicsr.pruning` metadata of a pruned checkpoint: {"kept": {group: [indices]}}).
+`pruning` part of a pruned checkpoint's `oicsr.recipe` metadata: {"kept": {group: [indices]}}).
 """
 import copy
 

@@ -21,14 +21,14 @@ SHAPE = (3, 64, 64)
 
 def pruned_checkpoint(case, name, path, coupled=True, share=0.6):
     """Exports torchvision `name`, keeps a random `share` of every group's channels, writes
-    the smaller checkpoint with its `oicsr.pruning` record. Returns (dense model, traced, kept)."""
+    the smaller checkpoint with the pruning part of its `oicsr.recipe`. Returns (dense model, traced, kept)."""
     model = randomize(getattr(torchvision.models, name)(num_classes=10))
     traced = export(model, SHAPE, path + ".dense")
     groups = ChannelGroups(traced.architecture, coupled=coupled)
     rng = random.Random(1)
     kept = {g.name: sorted(rng.sample(range(g.width), max(1, int(g.width * share)))) for g in groups.groups}
     architecture, tensors = prune(traced.architecture, traced.tensors, kept)
-    ckpt.write(path, architecture, tensors, extra={"oicsr.pruning": json.dumps({"kept": kept})})
+    ckpt.write(path, architecture, tensors, extra={"oicsr.recipe": json.dumps({"regularizer": {"kind": "l2"}, "pruning": {"kept": kept}})})
     return model, traced, kept
 
 

@@ -62,43 +62,77 @@ public struct SafeTensorsFile: Sendable, Equatable {
     }
 
     /// Element types accepted when reading. Everything becomes Float: F64 and the integer
-    /// types appear in files written by PyTorch (e.g. BatchNorm's `num_batches_tracked`, I64).
+    /// types appear in files written by PyTorch (e.g. BatchNorm's `num_batches_tracked`, I64),
+    /// U8 in exported data sets (pixels), all of them exact in Float at the sizes they hold.
     enum DType: String {
-        case f32 = "F32", f64 = "F64", i32 = "I32", i64 = "I64"
+        case f32 = "F32", f64 = "F64", i32 = "I32", i64 = "I64", u8 = "U8"
 
-        var size: Int { self == .f32 || self == .i32 ? 4 : 8 }
+        var size: Int {
+            switch self {
+            case .u8: 1
+            case .f32, .i32: 4
+            case .f64, .i64: 8
+            }
+        }
     }
 
     // MARK: Reading
 
-    /// Reads and validates the file at `path`.
+    /// The largest header accepted: the reference implementation's limit (MAX_HEADER_SIZE,
+    /// 100 MB). Checked before the header is read.
+    public static let maximumHeaderBytes = 100_000_000
+    /// The largest checkpoint accepted, 4 GiB: far above any CNN this tool trains (resnet56
+    /// is 3.4 MB), and refused before anything is read.
+    public static let maximumFileBytes = 1 << 32
+
+    /// Reads and validates the file at `path`, which must be a regular file of at most
+    /// `maximumFileBytes`. The header is read and checked against the file's size first, then
+    /// each tensor is read into its own array: nothing is allocated for a size the file does
+    /// not hold, and the file is never held in memory whole.
     public static func read(path: String) throws -> SafeTensorsFile {
-        let bytes: [UInt8]
         do {
-            bytes = try AtomicFile.read(path: path)
+            let file = try RegularFile(path: path, maximumBytes: maximumFileBytes)
+            return try decode(FileBytes(file: file), path: path)
         } catch let error as FileIOError {
             throw CheckpointError(file: path, problem: error.problem)
         }
-        return try decode(bytes, path: path)
     }
 
     /// Decodes and validates the bytes of a safetensors file. `path` only names the file in
     /// errors. Nothing in the bytes can make this crash: every length, offset and shape is
     /// checked against the data before it is used.
     public static func decode(_ bytes: [UInt8], path: String) throws -> SafeTensorsFile {
+        try decode(MemoryBytes(bytes: bytes), path: path)
+    }
+
+    private static func decode(_ source: any ByteSource, path: String) throws -> SafeTensorsFile {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(file: path, problem: problem) }
 
-        guard bytes.count >= 8 else {
-            throw fail("truncated: \(bytes.count) bytes, too short for the 8-byte header length")
+        guard source.count >= 8 else {
+            throw fail("truncated: \(source.count) bytes, too short for the 8-byte header length")
         }
         var headerLength: UInt64 = 0
-        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-        guard headerLength <= UInt64(bytes.count - 8) else {
-            throw fail("header length \(headerLength) runs past the end of the file (\(bytes.count) bytes, so at most \(bytes.count - 8))")
+        for (i, byte) in try source.bytes(0 ..< 8).enumerated() { headerLength |= UInt64(byte) << (8 * UInt64(i)) }
+        guard headerLength <= UInt64(maximumHeaderBytes) else {
+            throw fail("header length \(headerLength) is more than the \(maximumHeaderBytes) bytes accepted")
+        }
+        guard headerLength <= UInt64(source.count - 8) else {
+            throw fail("header length \(headerLength) runs past the end of the file (\(source.count) bytes, so at most \(source.count - 8))")
         }
         let bufferStart = 8 + Int(headerLength)
-        let headerBytes = bytes[8 ..< bufferStart]
+        let headerBytes = try source.bytes(8 ..< bufferStart)
 
+        // The format's header is a UTF-8 JSON object; Foundation would also take UTF-16 and
+        // UTF-32, which the key scan below does not read.
+        guard headerBytes.first == UInt8(ascii: "{") else {
+            throw fail("header is not a JSON object (it must start with '{')")
+        }
+        guard !headerBytes.contains(0) else {
+            throw fail("header is not UTF-8 JSON (it holds a NUL byte)")
+        }
+        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+            throw fail("header is not valid UTF-8")
+        }
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: Data(headerBytes))
@@ -109,7 +143,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
             throw fail("header is not a JSON object")
         }
         // JSONSerialization keeps one of two equal keys, so duplicates are looked for in the text.
-        let keys = topLevelKeys(Array(headerBytes))
+        let keys = topLevelKeys(headerBytes)
         var seen = Set<String>()
         for key in keys where !seen.insert(key).inserted {
             throw fail(key == "__metadata__" ? "duplicate __metadata__ entry" : "duplicate tensor name '\(key)'")
@@ -128,7 +162,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
 
         struct Entry { var name: String; var dtype: DType; var shape: [Int]; var begin: Int; var end: Int }
         var entries: [Entry] = []
-        let bufferLength = bytes.count - bufferStart
+        let bufferLength = source.count - bufferStart
         for (name, raw) in header where name != "__metadata__" {
             guard let info = raw as? [String: Any] else { throw fail("tensor '\(name)': entry is not a JSON object") }
             guard let dtypeValue = info["dtype"] else { throw fail("tensor '\(name)': missing dtype") }
@@ -136,7 +170,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
             guard let offsetsValue = info["data_offsets"] else { throw fail("tensor '\(name)': missing data_offsets") }
             guard let dtypeName = dtypeValue as? String else { throw fail("tensor '\(name)': dtype is not a string") }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw fail("tensor '\(name)': unsupported dtype '\(dtypeName)' (supported: F32, F64, I32, I64)")
+                throw fail("tensor '\(name)': unsupported dtype '\(dtypeName)' (supported: F32, F64, I32, I64, U8)")
             }
             guard let shape = naturals(shapeValue) else {
                 throw fail("tensor '\(name)': shape is not a list of non-negative integers")
@@ -183,31 +217,61 @@ public struct SafeTensorsFile: Sendable, Equatable {
             throw fail("the data buffer has \(bufferLength) bytes but the tensors cover \(position): \(bufferLength - position) bytes unaccounted for")
         }
 
-        let tensors = bytes.withUnsafeBytes { raw in
-            entries.map { entry in
-                let data = UnsafeRawBufferPointer(rebasing: raw[bufferStart + entry.begin ..< bufferStart + entry.end])
-                return NamedArray(name: entry.name, shape: entry.shape, values: floats(data, dtype: entry.dtype))
-            }
+        // Every size is now known to lie within the file: each array is at most the file's size.
+        let tensors = try entries.map { entry in
+            NamedArray(name: entry.name, shape: entry.shape,
+                       values: try floats(source, at: bufferStart + entry.begin, count: (entry.end - entry.begin) / entry.dtype.size,
+                                          dtype: entry.dtype))
         }
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
-    /// The elements of `data` (little-endian `dtype`) as Float.
-    private static func floats(_ data: UnsafeRawBufferPointer, dtype: DType) -> [Float] {
-        let n = data.count / dtype.size
-        return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-            switch dtype {
-            case .f32:
-                // One copy; the data may sit at any alignment in the file, so copy bytes.
-                if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: data) }
-            case .f64:
-                for i in 0..<n { buffer[i] = Float(data.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
-            case .i32:
-                for i in 0..<n { buffer[i] = Float(data.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
-            case .i64:
-                for i in 0..<n { buffer[i] = Float(data.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
+    /// `count` little-endian `dtype` elements at byte `offset` of `source`, as Float. F32 is
+    /// read straight into the array; other types through a small buffer.
+    private static func floats(_ source: any ByteSource, at offset: Int, count: Int, dtype: DType) throws -> [Float] {
+        var failure: (any Error)?
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            do {
+                if dtype == .f32 {
+                    if count > 0 { try source.read(at: offset, into: UnsafeMutableRawBufferPointer(buffer)) }
+                } else {
+                    let piece = 1 << 13
+                    var scratch = [UInt8](repeating: 0, count: piece * dtype.size)
+                    var done = 0
+                    while done < count {
+                        let n = min(piece, count - done)
+                        try scratch.withUnsafeMutableBytes { raw in
+                            let data = UnsafeMutableRawBufferPointer(rebasing: raw[0 ..< n * dtype.size])
+                            try source.read(at: offset + done * dtype.size, into: data)
+                            convert(UnsafeRawBufferPointer(data), dtype: dtype, into: buffer.baseAddress! + done)
+                        }
+                        done += n
+                    }
+                }
+                initialized = count
+            } catch {
+                failure = error
             }
-            initialized = n
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// The elements of `data` (little-endian `dtype`) as Float, into `output`.
+    private static func convert(_ data: UnsafeRawBufferPointer, dtype: DType, into output: UnsafeMutablePointer<Float>) {
+        let n = data.count / dtype.size
+        switch dtype {
+        case .f32:
+            for i in 0..<n { output[i] = data.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        case .u8:
+            for i in 0..<n { output[i] = Float(data[i]) }
+        case .f64:
+            for i in 0..<n { output[i] = Float(data.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+        case .i32:
+            for i in 0..<n { output[i] = Float(data.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
+        case .i64:
+            for i in 0..<n { output[i] = Float(data.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
         }
     }
 
@@ -229,8 +293,9 @@ public struct SafeTensorsFile: Sendable, Equatable {
         return (info["NSDebugDescription"] as? String) ?? error.localizedDescription
     }
 
-    /// The keys of the top-level object of `json`, in text order. Assumes `json` is valid
-    /// (JSONSerialization accepted it): only strings and nesting need tracking.
+    /// The keys of the top-level object of `json`, in text order. Assumes `json` is valid UTF-8
+    /// JSON (JSONSerialization accepted it): only strings and nesting need tracking. Stays
+    /// within the bytes whatever they hold.
     private static func topLevelKeys(_ json: [UInt8]) -> [String] {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var keys: [String] = []
@@ -242,7 +307,8 @@ public struct SafeTensorsFile: Sendable, Equatable {
             if byte == quote {
                 let start = i
                 i += 1
-                while json[i] != quote { i += json[i] == backslash ? 2 : 1 }
+                while i < json.count && json[i] != quote { i += json[i] == backslash ? 2 : 1 }
+                guard i < json.count else { break }
                 if depth == 1 && expectingKey {
                     keys.append(decodeJSONString(Array(json[start ... i])))
                     expectingKey = false
@@ -354,5 +420,41 @@ public struct SafeTensorsFile: Sendable, Equatable {
             }
         }
         return out + "\""
+    }
+}
+
+/// Where a safetensors file's bytes come from: memory (`decode`) or an open file (`read`),
+/// which is read piece by piece.
+private protocol ByteSource {
+    var count: Int { get }
+    /// Fills `buffer` with the bytes at `offset`…, which lie within `count`.
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws
+}
+
+extension ByteSource {
+    func bytes(_ range: Range<Int>) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: range.count)
+        try bytes.withUnsafeMutableBytes { try read(at: range.lowerBound, into: $0) }
+        return bytes
+    }
+}
+
+private struct MemoryBytes: ByteSource {
+    let bytes: [UInt8]
+    var count: Int { bytes.count }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        bytes.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset ..< offset + buffer.count]))
+        }
+    }
+}
+
+private struct FileBytes: ByteSource {
+    let file: RegularFile
+    var count: Int { file.size }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try file.read(at: offset, into: buffer)
     }
 }

@@ -3,20 +3,21 @@
 // unbiased variance in the running estimate.
 
 enum BatchNormKernels {
-    /// Per-part scratch needed by the reductions, in doubles.
-    static func partialsCount(channels: Int) -> Int { Parallel.workers * 2 * channels }
+    /// Scratch needed by the reductions with `workers` parts, in doubles.
+    static func partialsCount(channels: Int, workers: Int) -> Int { workers * 2 * channels }
 
     /// For every channel c: sumA[c] = Σ_r a(r,c) and sumB[c] = Σ_r b(r,c), where
     /// a = x - shift and b = (x - shift)² (statistics), or a = dy and b = dy·xhat (backward).
     /// Rows are summed in float in short blocks and the blocks in double, so sums over
-    /// hundreds of thousands of rows keep their precision.
-    static func pairedSums(rows: Int, channels: Int, partials: UnsafeMutablePointer<Double>,
+    /// hundreds of thousands of rows keep their precision. Each of at most `workers` parts
+    /// sums its rows into its own slot of `partials`; the slots are added in part order.
+    static func pairedSums(rows: Int, channels: Int, workers: Int, partials: UnsafeMutablePointer<Double>,
                            sumA: UnsafeMutablePointer<Double>, sumB: UnsafeMutablePointer<Double>,
                            row: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let c = channels
-        partials.update(repeating: 0, count: Parallel.workers * 2 * c)
-        Parallel.forParts(rows, costPerItem: c) { part, range in
+        let parts = Parallel.forFixedParts(rows, parts: workers, costPerItem: c) { part, range in
             let pa = partials + part * 2 * c, pb = pa + c
+            pa.update(repeating: 0, count: 2 * c)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * c) { block in
                 let ba = block.baseAddress!, bb = ba + c
                 var r = range.lowerBound
@@ -31,7 +32,7 @@ enum BatchNormKernels {
         }
         sumA.update(repeating: 0, count: c)
         sumB.update(repeating: 0, count: c)
-        for part in 0..<Parallel.workers {
+        for part in 0..<parts {
             let pa = partials + part * 2 * c, pb = pa + c
             for j in 0..<c { sumA[j] += pa[j]; sumB[j] += pb[j] }
         }
@@ -45,16 +46,16 @@ enum BatchNormKernels {
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
         xhat: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
-        partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>
+        workers: Int, partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>
     ) {
         let sumA = sums, sumB = sums + c
         // Pass 1: mean. Pass 2: variance about the mean (two passes for stability).
-        pairedSums(rows: rows, channels: c, partials: partials, sumA: sumA, sumB: sumB) { r, a, _ in
+        pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumA, sumB: sumB) { r, a, _ in
             let xr = x + r * c
             forEachLane(0..<c, vector: { a.store(a.lanes($0) + xr.lanes($0), $0) }, scalar: { a[$0] += xr[$0] })
         }
         for j in 0..<c { mean[j] = Float(sumA[j] / Double(rows)) }
-        pairedSums(rows: rows, channels: c, partials: partials, sumA: sumA, sumB: sumB) { r, _, b in
+        pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumA, sumB: sumB) { r, _, b in
             let xr = x + r * c
             forEachLane(0..<c, vector: { j in
                 let d = xr.lanes(j) - mean.lanes(j)
@@ -129,11 +130,11 @@ enum BatchNormKernels {
         gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>, training: Bool,
         dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
         dx: UnsafeMutablePointer<Float>?,
-        partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>,
+        workers: Int, partials: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>,
         coefficients: UnsafeMutablePointer<Float>
     ) {
         let sumDy = sums, sumDyXhat = sums + c
-        pairedSums(rows: rows, channels: c, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
+        pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
             let g = dy + r * c, h = xhat + r * c
             forEachLane(0..<c, vector: { j in
                 a.store(a.lanes(j) + g.lanes(j), j)

@@ -1,8 +1,12 @@
-// Convolution as im2row + GEMM (Caffe's im2col, transposed for NHWC).
+// Convolution as im2row + GEMM (Caffe's im2col, transposed for NHWC), one GEMM per group.
 //
-// Shapes: x (N, H, W, C) input; y (N, P, Q, O) output, P×Q the output size;
-// w (O, KH, KW, C) weights; rows (N·P·Q, KH·KW·C), one row per output pixel, laid out in
-// the weight's (ky, kx, c) order so each kernel tap copies one contiguous run of C floats.
+// Shapes: x (N, H, W, C) input; y (N, P, Q, O) output, P×Q the output size; G groups of
+// Cg = C/G input and Og = O/G output channels; w (O, KH, KW, Cg) weights; for each group,
+// rows (N·P·Q, KH·KW·Cg), one row per output pixel, laid out in the weight's (ky, kx, c)
+// order so each kernel tap copies one contiguous run of Cg floats. Group g reads input
+// channels g·Cg ..< (g+1)·Cg and writes output channels g·Og ..< (g+1)·Og (PyTorch's groups).
+// A depthwise convolution (G = C = O) goes to DepthwiseKernels instead: its GEMMs would be
+// one column wide.
 //
 // Work is cut into chunks of output rows, and each worker gathers its own chunk and runs a
 // single-threaded GEMM on it. That keeps both cores busy through the gather as well as the
@@ -13,14 +17,27 @@
 public struct ConvGeometry: Equatable, Sendable {
     public var batch, height, width, inChannels, outChannels: Int
     public var kernelHeight, kernelWidth, stride, padding: Int
+    /// Distance between kernel taps, in input pixels (PyTorch's `dilation`).
+    public var dilation = 1
+    /// Channel groups; must divide both channel counts (PyTorch's `groups`).
+    public var groups = 1
 
-    public var outHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
-    public var outWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
-    /// Length of one im2row row: the inner dimension of the GEMM.
-    public var rowLength: Int { kernelHeight * kernelWidth * inChannels }
+    /// PyTorch's ⌊(H + 2p − d(k−1) − 1)/s⌋ + 1.
+    public var outHeight: Int { (height + 2 * padding - dilation * (kernelHeight - 1) - 1) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - dilation * (kernelWidth - 1) - 1) / stride + 1 }
+    public var inPerGroup: Int { inChannels / groups }
+    public var outPerGroup: Int { outChannels / groups }
+    /// Length of one im2row row of one group: the inner dimension of its GEMM, and the length
+    /// of one filter.
+    public var rowLength: Int { kernelHeight * kernelWidth * inPerGroup }
+    /// Floats in the weight tensor (O, KH, KW, Cg).
+    public var weightCount: Int { outChannels * rowLength }
+    var taps: Int { kernelHeight * kernelWidth }
     var pixels: Int { outHeight * outWidth }
     /// A 1×1, stride-1, unpadded convolution reads its input as the row matrix directly.
     var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 }
+    /// One filter per channel (MobileNet's depthwise convolution).
+    var isDepthwise: Bool { groups == inChannels && groups == outChannels }
 }
 
 enum ConvKernels {
@@ -28,95 +45,19 @@ enum ConvKernels {
     /// enough for GEMMs near peak, small enough to stay in cache on its way to the GEMM.
     static let chunkBudget = 1 << 18
 
-    /// Output rows per forward chunk: within the budget, and at most an even share of the
-    /// batch's rows so every worker has work even for one image.
-    static func rowsPerChunk(_ g: ConvGeometry) -> Int {
-        let total = g.batch * g.pixels
-        return max(1, min(chunkBudget / g.rowLength, (total + Parallel.workers - 1) / Parallel.workers))
-    }
-
-    /// Whole images per backward chunk (so workers scatter into disjoint parts of dx).
-    static func imagesPerChunk(_ g: ConvGeometry) -> Int {
-        max(1, min(chunkBudget / (g.rowLength * g.pixels), (g.batch + Parallel.workers - 1) / Parallel.workers))
-    }
-
-    /// Scratch needed by `forward` and `backward`, in floats: one row chunk per worker, and
-    /// a private weight gradient for every worker but the first.
-    static func scratchCount(_ g: ConvGeometry) -> Int {
-        let chunkRows = max(rowsPerChunk(g), imagesPerChunk(g) * g.pixels)
-        return Parallel.workers * chunkRows * g.rowLength + (Parallel.workers - 1) * g.outChannels * g.rowLength
-    }
-
-    /// Gathers output rows `rows` (row r = image r / P·Q, pixel r % P·Q) of x into `out`,
-    /// with zeros where the kernel hangs over the padding.
-    static func im2row(_ g: ConvGeometry, x: UnsafePointer<Float>, rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        let (q, c) = (g.outWidth, g.inChannels)
-        var row = out
-        for r in rows {
-            let n = r / g.pixels, oy = (r % g.pixels) / q, ox = r % q
-            let image = x + n * g.height * g.width * c
-            for ky in 0..<g.kernelHeight {
-                let iy = oy * g.stride - g.padding + ky
-                for kx in 0..<g.kernelWidth {
-                    let ix = ox * g.stride - g.padding + kx
-                    if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
-                        row.update(from: image + (iy * g.width + ix) * c, count: c)
-                    } else {
-                        row.update(repeating: 0, count: c)
-                    }
-                    row += c
-                }
-            }
-        }
-    }
-
-    /// Adds the rows of images `images` back into dx (the adjoint of im2row).
-    static func row2imAdd(_ g: ConvGeometry, rows: UnsafePointer<Float>, images: Range<Int>, dx: UnsafeMutablePointer<Float>) {
-        let (p, q, c) = (g.outHeight, g.outWidth, g.inChannels)
-        var row = rows
-        for n in images {
-            let image = dx + n * g.height * g.width * c
-            for oy in 0..<p {
-                for ox in 0..<q {
-                    for ky in 0..<g.kernelHeight {
-                        let iy = oy * g.stride - g.padding + ky
-                        for kx in 0..<g.kernelWidth {
-                            let ix = ox * g.stride - g.padding + kx
-                            if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
-                                let target = image + (iy * g.width + ix) * c
-                                for j in 0..<c { target[j] += row[j] }
-                            }
-                            row += c
-                        }
-                    }
-                }
-            }
-        }
+    /// Scratch needed by `forward` and `backward` with `workers` parts, in floats.
+    static func scratchCount(_ g: ConvGeometry, workers: Int) -> Int {
+        g.isDepthwise ? DepthwiseKernels.scratchCount(g, workers: workers) : scratchCountByGEMM(g, workers: workers)
     }
 
     /// y = conv(x, w) + bias.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                        scratch: UnsafeMutablePointer<Float>) {
-        let (k, o) = (g.rowLength, g.outChannels)
-        let total = g.batch * g.pixels, chunkRows = rowsPerChunk(g)
-        let chunks = (total + chunkRows - 1) / chunkRows
-        let chunkScratch = max(chunkRows, imagesPerChunk(g) * g.pixels) * k
-        Parallel.forParts(chunks, costPerItem: chunkRows * k * o) { part, range in
-            let local = scratch + part * chunkScratch
-            for chunk in range {
-                let first = chunk * chunkRows, count = min(chunkRows, total - first)
-                let rows: UnsafePointer<Float>
-                if g.isPointwise {
-                    rows = x + first * k
-                } else {
-                    im2row(g, x: x, rows: first..<(first + count), into: local)
-                    rows = UnsafePointer(local)
-                }
-                BLAS.gemm(transposeA: false, transposeB: true, m: count, n: o, k: k, a: rows, lda: k, b: w, ldb: k,
-                          beta: 0, c: y + first * o, ldc: o)
-                if let bias { addBias(y + first * o, bias, rows: count, channels: o) }
-            }
+                        scratch: UnsafeMutablePointer<Float>, workers: Int) {
+        if g.isDepthwise {
+            DepthwiseKernels.forward(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers)
+        } else {
+            forwardByGEMM(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers)
         }
     }
 
@@ -124,48 +65,170 @@ enum ConvKernels {
     static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                          dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?,
-                         scratch: UnsafeMutablePointer<Float>) {
-        let (k, o, pixels) = (g.rowLength, g.outChannels, g.pixels)
-        let chunkImages = imagesPerChunk(g)
-        let chunks = (g.batch + chunkImages - 1) / chunkImages
-        let chunkScratch = max(rowsPerChunk(g), chunkImages * pixels) * k
-        let privateGradients = scratch + Parallel.workers * chunkScratch
-        var partsUsed = 1
-        Parallel.forParts(chunks, costPerItem: chunkImages * pixels * k * o) { part, range in
-            if part > 0 { partsUsed = max(partsUsed, part + 1) }
-            let local = scratch + part * chunkScratch
-            // The first worker adds into dw; the others into private buffers, summed below.
-            let gradient = part == 0 ? dw : privateGradients + (part - 1) * o * k
-            if part > 0 { gradient.update(repeating: 0, count: o * k) }
-            for chunk in range {
-                let images = (chunk * chunkImages)..<min((chunk + 1) * chunkImages, g.batch)
-                let first = images.lowerBound * pixels, m = images.count * pixels
-                let dyChunk = dy + first * o
-                let rows: UnsafePointer<Float>
-                if g.isPointwise {
-                    rows = x + first * k
-                } else {
-                    im2row(g, x: x, rows: first..<(first + m), into: local)
-                    rows = UnsafePointer(local)
-                }
-                // dW (O×K) += dYᵀ (O×M) · rows (M×K)
-                BLAS.gemm(transposeA: true, transposeB: false, m: o, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: k,
-                          beta: 1, c: gradient, ldc: k)
-                guard let dx else { continue }
-                // dRows (M×K) = dY (M×O) · W (O×K), scattered back onto dx.
-                if g.isPointwise {
-                    BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: o, a: dyChunk, lda: o, b: w, ldb: k,
-                              beta: 1, c: dx + first * k, ldc: k)
-                } else {
-                    BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: o, a: dyChunk, lda: o, b: w, ldb: k,
-                              beta: 0, c: local, ldc: k)
-                    row2imAdd(g, rows: local, images: images, dx: dx)
+                         scratch: UnsafeMutablePointer<Float>, workers: Int) {
+        if g.isDepthwise {
+            DepthwiseKernels.backward(g, x: x, w: w, dy: dy, dw: dw, dbias: dbias, dx: dx, scratch: scratch, workers: workers)
+        } else {
+            backwardByGEMM(g, x: x, w: w, dy: dy, dw: dw, dbias: dbias, dx: dx, scratch: scratch, workers: workers)
+        }
+    }
+
+    // MARK: - im2row + GEMM
+
+    /// Output rows per forward chunk: within the budget, and at most an even share of the
+    /// batch's rows so every worker has work even for one image.
+    static func rowsPerChunk(_ g: ConvGeometry, workers: Int) -> Int {
+        let total = g.batch * g.pixels
+        return max(1, min(chunkBudget / g.rowLength, (total + workers - 1) / workers))
+    }
+
+    /// Whole images per backward chunk (so workers scatter into disjoint parts of dx).
+    static func imagesPerChunk(_ g: ConvGeometry, workers: Int) -> Int {
+        max(1, min(chunkBudget / (g.rowLength * g.pixels), (g.batch + workers - 1) / workers))
+    }
+
+    /// Floats of one part's row chunk, forward or backward.
+    static func chunkScratch(_ g: ConvGeometry, workers: Int) -> Int {
+        max(rowsPerChunk(g, workers: workers), imagesPerChunk(g, workers: workers) * g.pixels) * g.rowLength
+    }
+
+    /// One row chunk per part, and a private weight gradient for every part but the first.
+    static func scratchCountByGEMM(_ g: ConvGeometry, workers: Int) -> Int {
+        workers * chunkScratch(g, workers: workers) + (workers - 1) * g.weightCount
+    }
+
+    /// Gathers output rows `rows` (row r = image r / P·Q, pixel r % P·Q) of x's channels of
+    /// `group` into `out`, with zeros where the kernel hangs over the padding.
+    static func im2row(_ g: ConvGeometry, x: UnsafePointer<Float>, rows: Range<Int>, group: Int,
+                       into out: UnsafeMutablePointer<Float>) {
+        let (q, c, cg) = (g.outWidth, g.inChannels, g.inPerGroup)
+        var row = out
+        for r in rows {
+            let n = r / g.pixels, oy = (r % g.pixels) / q, ox = r % q
+            let image = x + n * g.height * g.width * c + group * cg
+            for ky in 0..<g.kernelHeight {
+                let iy = oy * g.stride - g.padding + ky * g.dilation
+                for kx in 0..<g.kernelWidth {
+                    let ix = ox * g.stride - g.padding + kx * g.dilation
+                    if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
+                        row.update(from: image + (iy * g.width + ix) * c, count: cg)
+                    } else {
+                        row.update(repeating: 0, count: cg)
+                    }
+                    row += cg
                 }
             }
         }
-        for part in 1..<partsUsed {
-            let gradient = privateGradients + (part - 1) * o * k
-            for i in 0..<(o * k) { dw[i] += gradient[i] }
+    }
+
+    /// Adds the rows of images `images` back into dx's channels of `group` (the adjoint of im2row).
+    static func row2imAdd(_ g: ConvGeometry, rows: UnsafePointer<Float>, images: Range<Int>, group: Int,
+                          dx: UnsafeMutablePointer<Float>) {
+        let (p, q, c, cg) = (g.outHeight, g.outWidth, g.inChannels, g.inPerGroup)
+        var row = rows
+        for n in images {
+            let image = dx + n * g.height * g.width * c + group * cg
+            for oy in 0..<p {
+                for ox in 0..<q {
+                    for ky in 0..<g.kernelHeight {
+                        let iy = oy * g.stride - g.padding + ky * g.dilation
+                        for kx in 0..<g.kernelWidth {
+                            let ix = ox * g.stride - g.padding + kx * g.dilation
+                            if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
+                                let target = image + (iy * g.width + ix) * c, source = row
+                                forEachLane(0..<cg, vector: { j in target.store(target.lanes(j) + source.lanes(j), j) },
+                                            scalar: { j in target[j] += source[j] })
+                            }
+                            row += cg
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The forward pass as one GEMM per chunk and group; also the path the depthwise kernel
+    /// is compared against.
+    static func forwardByGEMM(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>, workers: Int) {
+        let (k, o, c, og, cg) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup)
+        let total = g.batch * g.pixels, chunkRows = rowsPerChunk(g, workers: workers)
+        let chunks = (total + chunkRows - 1) / chunkRows
+        let partScratch = chunkScratch(g, workers: workers)
+        Parallel.forFixedParts(chunks, parts: workers, costPerItem: chunkRows * k * o) { part, range in
+            let local = scratch + part * partScratch
+            for chunk in range {
+                let first = chunk * chunkRows, count = min(chunkRows, total - first)
+                for group in 0..<g.groups {
+                    // A pointwise convolution's rows are x itself, the group's channels a column block.
+                    let rows: UnsafePointer<Float>, lda: Int
+                    if g.isPointwise {
+                        (rows, lda) = (x + first * c + group * cg, c)
+                    } else {
+                        im2row(g, x: x, rows: first..<(first + count), group: group, into: local)
+                        (rows, lda) = (UnsafePointer(local), k)
+                    }
+                    BLAS.gemm(transposeA: false, transposeB: true, m: count, n: og, k: k, a: rows, lda: lda,
+                              b: w + group * og * k, ldb: k, beta: 0, c: y + first * o + group * og, ldc: o)
+                }
+                if let bias { addBias(y + first * o, bias, rows: count, channels: o) }
+            }
+        }
+    }
+
+    /// The backward pass as GEMMs per chunk of whole images and group.
+    static func backwardByGEMM(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                               dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                               dbias: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?,
+                               scratch: UnsafeMutablePointer<Float>, workers: Int) {
+        let (k, o, c, og, cg, pixels) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup, g.pixels)
+        let chunkImages = imagesPerChunk(g, workers: workers)
+        let chunks = (g.batch + chunkImages - 1) / chunkImages
+        let partScratch = chunkScratch(g, workers: workers)
+        let privateGradients = scratch + workers * partScratch
+        // The split is fixed before any worker starts, so the parts whose private gradients
+        // must be summed are known here and no worker writes anything shared.
+        let parts = Parallel.forFixedParts(chunks, parts: workers, costPerItem: chunkImages * pixels * k * o) { part, range in
+            let local = scratch + part * partScratch
+            // The first part adds into dw; the others into private buffers, summed below.
+            let gradient = part == 0 ? dw : privateGradients + (part - 1) * g.weightCount
+            if part > 0 { gradient.update(repeating: 0, count: g.weightCount) }
+            for chunk in range {
+                let images = (chunk * chunkImages)..<min((chunk + 1) * chunkImages, g.batch)
+                let first = images.lowerBound * pixels, m = images.count * pixels
+                for group in 0..<g.groups {
+                    let dyChunk = dy + first * o + group * og
+                    let wGroup = w + group * og * k, dwGroup = gradient + group * og * k
+                    let rows: UnsafePointer<Float>, lda: Int
+                    if g.isPointwise {
+                        (rows, lda) = (x + first * c + group * cg, c)
+                    } else {
+                        im2row(g, x: x, rows: first..<(first + m), group: group, into: local)
+                        (rows, lda) = (UnsafePointer(local), k)
+                    }
+                    // dW_g (Og×K) += dY_gᵀ (Og×M) · rows (M×K)
+                    BLAS.gemm(transposeA: true, transposeB: false, m: og, n: k, k: m, a: dyChunk, lda: o, b: rows, ldb: lda,
+                              beta: 1, c: dwGroup, ldc: k)
+                    guard let dx else { continue }
+                    // dRows (M×K) = dY_g (M×Og) · W_g (Og×K), scattered back onto dx.
+                    if g.isPointwise {
+                        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
+                                  beta: 1, c: dx + first * c + group * cg, ldc: c)
+                    } else {
+                        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: k, k: og, a: dyChunk, lda: o, b: wGroup, ldb: k,
+                                  beta: 0, c: local, ldc: k)
+                        row2imAdd(g, rows: local, images: images, group: group, dx: dx)
+                    }
+                }
+            }
+        }
+        if parts > 1 {
+            for part in 1..<parts {
+                let gradient = privateGradients + (part - 1) * g.weightCount
+                forEachLane(0..<g.weightCount, vector: { i in dw.store(dw.lanes(i) + gradient.lanes(i), i) },
+                            scalar: { i in dw[i] += gradient[i] })
+            }
         }
         if let dbias { sumRows(dy, into: dbias, rows: g.batch * pixels, channels: o) }
     }

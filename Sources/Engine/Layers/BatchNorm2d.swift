@@ -1,10 +1,15 @@
 /// BatchNorm over the channels of a map (PyTorch's BatchNorm2d). Training mode normalises
 /// with batch statistics and updates the running ones; eval mode uses the running ones.
 final class BatchNorm2dOp: Operation {
-    static let eps: Float = 1e-5
+    /// PyTorch's defaults.
+    static let defaultEps: Float = 1e-5, defaultMomentum: Float = 0.1
+    /// Added to the variance before the square root.
+    let eps: Float
+    /// The running-average momentum the layer was built with.
+    let configuredMomentum: Float
     /// Weight of the newest batch in the running averages; re-estimation sets 1/(k+1)
     /// for the k-th batch, which turns them into plain means over the batches seen.
-    var momentum: Float = 0.1
+    var momentum: Float
 
     let outputShape: FeatureShape
     let scale: Parameter      // γ, PyTorch's "weight"
@@ -18,13 +23,17 @@ final class BatchNorm2dOp: Operation {
     private let mean: Tensor
     private let invStd: Tensor
     private var lastForwardWasTraining = false
-    // Reduction scratch.
-    private let partials: UnsafeMutablePointer<Double>
+    // Reduction scratch: one slot per part, grown when the part count grows.
+    private var partials: UnsafeMutablePointer<Double>
+    private var partialsCapacity: Int
     private let sums: UnsafeMutablePointer<Double>
     private let coefficients: Tensor
 
-    init(name: String, input: FeatureShape) {
+    init(name: String, input: FeatureShape, eps: Float = defaultEps, momentum: Float = defaultMomentum) {
         self.name = name
+        self.eps = eps
+        self.configuredMomentum = momentum
+        self.momentum = momentum
         outputShape = input
         let c = input.channels
         scale = Parameter(name: name + ".weight", shape: [c], role: .perChannel)
@@ -36,7 +45,8 @@ final class BatchNorm2dOp: Operation {
         mean = Tensor(shape: [c])
         invStd = Tensor(shape: [c])
         coefficients = Tensor(shape: [3 * c])
-        partials = .allocate(capacity: BatchNormKernels.partialsCount(channels: c))
+        partialsCapacity = BatchNormKernels.partialsCount(channels: c, workers: KernelWorkers.count)
+        partials = .allocate(capacity: partialsCapacity)
         sums = .allocate(capacity: 2 * c)
     }
 
@@ -51,29 +61,43 @@ final class BatchNorm2dOp: Operation {
          NamedTensor(name: name + ".running_var", tensor: runningVar)]
     }
 
+    /// The part count for one pass, with the reduction scratch sized for it.
+    private func reductionWorkers() -> Int {
+        let workers = KernelWorkers.count
+        let needed = BatchNormKernels.partialsCount(channels: outputShape.channels, workers: workers)
+        if needed > partialsCapacity {
+            partials.deallocate()
+            partials = .allocate(capacity: needed)
+            partialsCapacity = needed
+        }
+        return workers
+    }
+
     func forward(_ inputs: [Tensor], _ output: Tensor, batch: Int, training: Bool) {
         let rows = batch * outputShape.pixels, c = outputShape.channels
         xhat.reshape([rows * c])
         lastForwardWasTraining = training
         if training {
+            let workers = reductionWorkers()
             BatchNormKernels.forwardTraining(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
-                eps: Self.eps, momentum: momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                eps: eps, momentum: momentum, runningMean: runningMean.storage, runningVar: runningVar.storage,
                 mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage,
-                partials: partials, sums: sums)
+                workers: workers, partials: partials, sums: sums)
         } else {
             BatchNormKernels.forwardEval(
                 x: inputs[0].storage, rows: rows, channels: c, gamma: scale.value.storage, beta: shift.value.storage,
-                eps: Self.eps, runningMean: runningMean.storage, runningVar: runningVar.storage,
+                eps: eps, runningMean: runningMean.storage, runningVar: runningVar.storage,
                 mean: mean.storage, invStd: invStd.storage, xhat: xhat.storage, y: output.storage)
         }
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        let workers = reductionWorkers()
         BatchNormKernels.backward(
             dy: outputGradient.storage, xhat: xhat.storage, rows: batch * outputShape.pixels, channels: outputShape.channels,
             gamma: scale.value.storage, invStd: invStd.storage, training: lastForwardWasTraining,
             dgamma: scale.gradient.storage, dbeta: shift.gradient.storage, dx: inputGradients[0]?.storage,
-            partials: partials, sums: sums, coefficients: coefficients.storage)
+            workers: workers, partials: partials, sums: sums, coefficients: coefficients.storage)
     }
 }

@@ -1,41 +1,54 @@
-/// 2-D convolution (no groups, no dilation) over NHWC activations.
+/// 2-D convolution over NHWC activations, with PyTorch's stride, padding, dilation and groups.
+/// The weight is stored (out, kh, kw, in/groups); PyTorch's is (out, in/groups, kh, kw).
+/// A depthwise convolution (groups = in = out) runs its own direct kernel.
 final class Conv2dOp: Operation {
     let inputShape: FeatureShape
     let outputShape: FeatureShape
     let weight: Parameter
     let bias: Parameter?
     private var geometry: ConvGeometry
+    private var workers = 1
     private let scratch = Tensor(shape: [0])
 
-    init(name: String, input: FeatureShape, outChannels: Int, kernel: Int, stride: Int, padding: Int, bias hasBias: Bool) {
+    /// `groups` must divide both `input.channels` and `outChannels`, and the dilated kernel
+    /// must fit the padded input.
+    init(name: String, input: FeatureShape, outChannels: Int, kernel: Int, stride: Int, padding: Int,
+         dilation: Int = 1, groups: Int = 1, bias hasBias: Bool) {
+        precondition(kernel >= 1 && stride >= 1 && padding >= 0 && dilation >= 1 && groups >= 1, "\(name): bad convolution sizes")
+        precondition(input.channels % groups == 0 && outChannels % groups == 0,
+                     "\(name): \(groups) groups do not divide \(input.channels) in and \(outChannels) out channels")
         inputShape = input
         geometry = ConvGeometry(batch: 0, height: input.height, width: input.width, inChannels: input.channels,
                                 outChannels: outChannels, kernelHeight: kernel, kernelWidth: kernel,
-                                stride: stride, padding: padding)
+                                stride: stride, padding: padding, dilation: dilation, groups: groups)
+        precondition(geometry.outHeight >= 1 && geometry.outWidth >= 1, "\(name): kernel larger than the padded input")
         outputShape = .map(geometry.outHeight, geometry.outWidth, outChannels)
-        weight = Parameter(name: name + ".weight", shape: [outChannels, kernel, kernel, input.channels],
-                           role: .convolutionWeight(out: outChannels, kernelHeight: kernel, kernelWidth: kernel, in: input.channels))
+        let perGroup = input.channels / groups
+        weight = Parameter(name: name + ".weight", shape: [outChannels, kernel, kernel, perGroup],
+                           role: .convolutionWeight(out: outChannels, kernelHeight: kernel, kernelWidth: kernel, in: perGroup))
         bias = hasBias ? Parameter(name: name + ".bias", shape: [outChannels], role: .perChannel) : nil
     }
 
     var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 
+    /// Fixes the batch and the part count for one pass and sizes the scratch for both.
     private func prepare(batch: Int) {
         geometry.batch = batch
-        scratch.reshape([ConvKernels.scratchCount(geometry)])
+        workers = KernelWorkers.count
+        scratch.reshape([ConvKernels.scratchCount(geometry, workers: workers)])
     }
 
     func forward(_ inputs: [Tensor], _ output: Tensor, batch: Int, training: Bool) {
         prepare(batch: batch)
         ConvKernels.forward(geometry, x: inputs[0].storage, w: weight.value.storage, bias: bias?.value.storage,
-                            y: output.storage, scratch: scratch.storage)
+                            y: output.storage, scratch: scratch.storage, workers: workers)
     }
 
     func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
         prepare(batch: batch)
         ConvKernels.backward(geometry, x: inputs[0].storage, w: weight.value.storage, dy: outputGradient.storage,
                              dw: weight.gradient.storage, dbias: bias?.gradient.storage,
-                             dx: inputGradients[0]?.storage, scratch: scratch.storage)
+                             dx: inputGradients[0]?.storage, scratch: scratch.storage, workers: workers)
     }
 }
 

@@ -1,4 +1,5 @@
 // Layers without parameters: ReLU, pooling, flatten and the residual sum.
+// Pooling follows PyTorch's MaxPool2d/AvgPool2d/AdaptiveAvgPool2d over NHWC maps.
 
 final class ReLUOp: Operation {
     let outputShape: FeatureShape
@@ -21,9 +22,11 @@ final class MaxPoolOp: Operation {
     private var argmax: UnsafeMutablePointer<Int32>
     private var argmaxCapacity = 0
 
-    init(input: FeatureShape, kernel: Int, stride: Int, padding: Int) {
+    /// `ceilMode` is PyTorch's `ceil_mode`.
+    init(input: FeatureShape, kernel: Int, stride: Int, padding: Int, ceilMode: Bool = false) {
         geometry = PoolGeometry(batch: 0, height: input.height, width: input.width, channels: input.channels,
-                                kernel: kernel, stride: stride, padding: padding)
+                                kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+        precondition(geometry.outHeight >= 1 && geometry.outWidth >= 1, "pooling window larger than the padded input")
         outputShape = .map(geometry.outHeight, geometry.outWidth, input.channels)
         argmax = .allocate(capacity: 1)
     }
@@ -50,9 +53,11 @@ final class AvgPoolOp: Operation {
     let outputShape: FeatureShape
     private var geometry: PoolGeometry
 
-    init(input: FeatureShape, kernel: Int, stride: Int, padding: Int) {
+    /// `ceilMode` is PyTorch's `ceil_mode`, `countPadding` its `count_include_pad`.
+    init(input: FeatureShape, kernel: Int, stride: Int, padding: Int, ceilMode: Bool = false, countPadding: Bool = true) {
         geometry = PoolGeometry(batch: 0, height: input.height, width: input.width, channels: input.channels,
-                                kernel: kernel, stride: stride, padding: padding)
+                                kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countPadding: countPadding)
+        precondition(geometry.outHeight >= 1 && geometry.outWidth >= 1, "pooling window larger than the padded input")
         outputShape = .map(geometry.outHeight, geometry.outWidth, input.channels)
     }
 
@@ -65,6 +70,32 @@ final class AvgPoolOp: Operation {
         guard let dx = inputGradients[0] else { return }
         geometry.batch = batch
         PoolKernels.averageBackward(geometry, dy: outputGradient.storage, dx: dx.storage)
+    }
+}
+
+/// Mean over each of P×Q bins that tile the map: (N, H, W, C) → (N, P, Q, C). Bins follow
+/// PyTorch (see `PoolKernels.adaptiveBin`); P×Q = 1×1 gives a 1×1 map, not a vector.
+final class AdaptiveAvgPoolOp: Operation {
+    let outputShape: FeatureShape
+    private let input: FeatureShape
+
+    init(input: FeatureShape, outHeight: Int, outWidth: Int) {
+        precondition(outHeight >= 1 && outWidth >= 1, "adaptive pooling to \(outHeight)x\(outWidth)")
+        self.input = input
+        outputShape = .map(outHeight, outWidth, input.channels)
+    }
+
+    func forward(_ inputs: [Tensor], _ output: Tensor, batch: Int, training: Bool) {
+        PoolKernels.adaptiveAverageForward(x: inputs[0].storage, batch: batch, height: input.height, width: input.width,
+                                           channels: input.channels, outHeight: outputShape.height,
+                                           outWidth: outputShape.width, y: output.storage)
+    }
+
+    func backward(_ inputs: [Tensor], _ output: Tensor, _ outputGradient: Tensor, _ inputGradients: [Tensor?], batch: Int) {
+        guard let dx = inputGradients[0] else { return }
+        PoolKernels.adaptiveAverageBackward(dy: outputGradient.storage, batch: batch, height: input.height, width: input.width,
+                                            channels: input.channels, outHeight: outputShape.height,
+                                            outWidth: outputShape.width, dx: dx.storage)
     }
 }
 

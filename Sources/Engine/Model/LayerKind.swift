@@ -3,18 +3,26 @@
 // compile.
 
 public enum LayerKind: String, Codable, CaseIterable, Sendable {
-    case conv2d, batchnorm, relu, maxpool, avgpool, globalavgpool, flatten, linear, add
+    case conv2d, linear, batchnorm
+    case relu, relu6, sigmoid, hardsigmoid, hardswish, silu
+    case dropout, stochasticdepth
+    case maxpool, avgpool, adaptiveavgpool, globalavgpool, flatten
+    case add, mul, concat
 
     public var rule: any LayerRule {
         switch self {
         case .conv2d: Conv2dRule()
         case .linear: LinearRule()
         case .batchnorm: BatchNormRule()
-        case .relu: ActivationRule(kind: self)
+        case .relu, .relu6, .sigmoid, .hardsigmoid, .hardswish, .silu: ActivationRule(kind: self)
+        case .dropout, .stochasticdepth: DropoutRule(kind: self)
         case .maxpool, .avgpool: PoolingRule(kind: self)
+        case .adaptiveavgpool: AdaptiveAveragePoolRule()
         case .globalavgpool: GlobalAveragePoolRule()
         case .flatten: FlattenRule()
         case .add: AddRule()
+        case .mul: MulRule()
+        case .concat: ConcatRule()
         }
     }
 }

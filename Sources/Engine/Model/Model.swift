@@ -125,6 +125,12 @@ public final class Model {
         }
     }
 
+    /// Whether every parameter and BatchNorm statistic is a finite number (false once
+    /// training has diverged; such a model could not be loaded again).
+    public var hasFiniteWeights: Bool {
+        (parameters.map(\.value) + buffers.map(\.tensor)).allSatisfy { $0.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) } }
+    }
+
     public func zeroGradients() {
         for parameter in parameters { parameter.gradient.fill(0) }
     }

@@ -20,7 +20,7 @@ extension Model {
         loader.startEpoch(0)
         let images = Tensor(shape: [0])
         var labels: [Int32] = []
-        defer { for bn in batchNorms { bn.momentum = 0.1 } }
+        defer { for bn in batchNorms { bn.momentum = bn.configuredMomentum } }
         for b in 0..<loader.batchesPerEpoch {
             for bn in batchNorms { bn.momentum = 1 / Float(b + 1) }
             loader.loadBatch(b, into: images, labels: &labels)

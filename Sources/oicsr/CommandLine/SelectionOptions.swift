@@ -12,24 +12,29 @@ struct SelectionOptions {
     static let cap = Option.number("cap", placeholder: "SHARE", default: SelectionLimits().capShare, range: 0...1, lowerOpen: true,
                                    help: "largest share of a layer's channels that may go")
     static let floor = Option.count("floor", default: SelectionLimits().floor, help: "fewest channels a layer keeps")
-    static let declarations = [criterion.declaration, normalization.declaration, coupled.declaration, cap.declaration, floor.declaration]
+    static let widthMultiple = Option.count("round-to", placeholder: "M", default: 1, maximum: 1 << 10,
+                                            help: "keep every layer at a multiple of M channels (8 suits SIMD and GEMM kernels)")
+    static let declarations = [criterion.declaration, normalization.declaration, coupled.declaration, cap.declaration, floor.declaration,
+                               widthMultiple.declaration]
 
     /// The criterion when the user gave one; otherwise the checkpoint's decides.
     let criterion: ImportanceCriterion?
     let normalization: EnergyNormalization
     let includeCoupled: Bool
     let limits: SelectionLimits
+    let widthMultiple: Int
 
     init(_ arguments: ParsedArguments) throws(UsageError) {
         criterion = try arguments.valueIfAny(Self.criterion)
         normalization = try arguments.value(Self.normalization)
         includeCoupled = arguments.flag(Self.coupled)
         limits = SelectionLimits(capShare: try arguments.value(Self.cap), floor: try arguments.value(Self.floor))
+        widthMultiple = try arguments.value(Self.widthMultiple)
     }
 
     /// The policy for a model trained as `recipe` says.
     func policy(for recipe: Recipe) -> SelectionPolicy {
         SelectionPolicy(criterion: criterion ?? .matching(recipe.regularizer.kind), normalization: normalization,
-                        includeCoupled: includeCoupled, limits: limits)
+                        includeCoupled: includeCoupled, limits: limits, widthMultiple: widthMultiple)
     }
 }

@@ -119,9 +119,11 @@ enum PruneCommand {
         }
         guard let output = options.output else {
             let (selection, steps) = (plan.selection!, plan.wholeTargetSteps!)
+            let kept = selection.plan(steps: steps, widthMultiple: policy.widthMultiple).kept
+            let after = WidthCostModel(groups: plan.groups).figures(widths: kept.map(\.count))
             report(Result(checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
-                          removedShare: selection.removedShare(after: steps), before: selection.before,
-                          after: selection.figures(after: steps), groups: groupPlans(plan.groups, selection.plan(steps: steps).kept),
+                          removedShare: 1 - Double(after.value(options.target.metric)) / Double(selection.before.value(options.target.metric)),
+                          before: selection.before, after: after, groups: groupPlans(plan.groups, kept),
                           criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue), json: options.json)
             return
         }

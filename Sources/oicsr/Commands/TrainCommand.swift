@@ -101,6 +101,7 @@ enum TrainCommand {
 
         let model: Model
         var normalization = Normalization.fit(data.train)
+        var resumeToken: String?
         if options.resume {
             guard FileManager.default.fileExists(atPath: out) else {
                 throw UsageError(argument: "--resume", problem: "\(out) does not exist yet; nothing to resume")
@@ -111,6 +112,7 @@ enum TrainCommand {
             }
             model = loaded
             normalization = info.normalization
+            resumeToken = try info.recipe(file: out).training?.resumeToken
         } else if let path = options.source.checkpointPath {
             let (loaded, info) = try Checkpoint.load(path: path)
             model = loaded
@@ -121,7 +123,7 @@ enum TrainCommand {
 
         let regularizer = options.regularizer
         let trainer = regularizer.trainer(for: model, configuration: configuration)
-        let startEpoch = options.resume ? try TrainingState.restore(into: trainer, checkpoint: out) : 0
+        let startEpoch = options.resume ? try TrainingState.restore(into: trainer, checkpoint: out, token: resumeToken) : 0
         guard startEpoch < configuration.epochs else {
             throw UsageError(argument: "--resume", problem: "\(out) already finished \(startEpoch) of \(configuration.epochs) epochs")
         }
@@ -138,24 +140,38 @@ enum TrainCommand {
         Interruption.install()
         let progress = ProgressLine()
         var epochs: [EpochSummary] = []
+        // Where training stopped being finite: (epoch, batch) of the first non-finite loss.
+        var diverged: (epoch: Int, batch: Int)?
         let finished = try trainer.fit(
             train: data.train, normalization: normalization, augmentation: Augmentation.standard(for: data.train),
             startEpoch: startEpoch,
             progress: { p in
+                guard diverged == nil else { return false }
+                guard p.loss.isFinite else { diverged = (p.epoch + 1, p.batch); return false }
                 progress.update(label: "epoch \(p.epoch + 1)/\(p.epochs)", share: p.share,
                                 detail: String(format: "loss %.3f acc %.1f%% lr %.4f %.0f img/s", p.loss, p.accuracy * 100, p.learningRate, p.imagesPerSecond))
                 return !Interruption.isRequested
             },
             epochFinished: { summary in
+                // A step can leave the weights infinite after a finite loss; such weights are never saved.
+                guard model.hasFiniteWeights else { diverged = (summary.epoch + 1, 0); return }
                 epochs.append(summary)
+                let token = TrainingState.newToken()
                 recipe.training?.epochsCompleted = summary.epoch + 1
+                recipe.training?.resumeToken = token
                 info.record(recipe)
                 info.metrics = ["train_loss": summary.loss, "train_accuracy": summary.accuracy]
                 try Checkpoint.save(model, info: info, to: out)
-                try TrainingState.save(trainer, epochsCompleted: summary.epoch + 1, checkpoint: out)
+                try TrainingState.save(trainer, epochsCompleted: summary.epoch + 1, token: token, checkpoint: out)
                 progress.finish(String(format: "epoch %d: loss %.4f, train accuracy %.2f%%, %.1fs; saved %@",
                                        summary.epoch + 1, summary.loss, summary.accuracy * 100, summary.seconds, out))
             })
+        if let diverged {
+            progress.finish()
+            let done = epochs.last.map { $0.epoch + 1 } ?? startEpoch
+            let kept = done > startEpoch ? "\(out) holds epoch \(done), the last with finite weights" : "nothing saved"
+            throw RuntimeFailure(description: "training diverged in epoch \(diverged.epoch) (the loss or the weights are no longer finite numbers); \(kept); try a lower --lr")
+        }
         guard finished else {
             progress.finish()
             let done = epochs.last.map { $0.epoch + 1 } ?? startEpoch
@@ -164,9 +180,16 @@ enum TrainCommand {
         }
 
         let test = Evaluator.evaluate(model, dataset: data.test, normalization: normalization)!
-        info.metrics = ["top1": test.top1, "loss": test.loss, "train_loss": epochs.last?.loss ?? .nan]
+        guard test.loss.isFinite || model.hasFiniteWeights else {
+            throw RuntimeFailure(description: "training diverged (the test loss is \(test.loss)); \(out) holds the last epoch with finite weights; try a lower --lr")
+        }
+        info.metrics = ["top1": test.top1, "loss": test.loss]
+        if let last = epochs.last { info.metrics["train_loss"] = last.loss }
+        let token = TrainingState.newToken()
+        recipe.training?.resumeToken = token
+        info.record(recipe)
         try Checkpoint.save(model, info: info, to: out)
-        try TrainingState.save(trainer, epochsCompleted: configuration.epochs, checkpoint: out)
+        try TrainingState.save(trainer, epochsCompleted: configuration.epochs, token: token, checkpoint: out)
         if options.json {
             Console.printJSON(Result(checkpoint: out, model: architecture.name, dataset: data.test.name, epochs: epochs, test: test))
         } else {

@@ -12,10 +12,9 @@ struct ActivationRule: LayerRule {
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
 
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
-        switch kind {
-        case .relu: return ReLUOp(input: layer.input)
-        default: preconditionFailure("\(kind) is not an activation")
-        }
+        guard kind != .relu else { return ReLUOp(input: layer.input) }
+        guard let function = ActivationFunction(rawValue: kind.rawValue) else { preconditionFailure("\(kind) is not an activation") }
+        return ActivationOp(function, input: layer.input)
     }
 
     func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }

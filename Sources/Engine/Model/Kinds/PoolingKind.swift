@@ -1,9 +1,8 @@
-// maxpool and avgpool: windows over each channel of a map (PyTorch's MaxPool2d, AvgPool2d
-// with count_include_pad).
+// maxpool and avgpool: windows over each channel of a map (PyTorch's MaxPool2d, AvgPool2d).
 
 struct PoolingRule: LayerRule {
     let kind: LayerKind
-    let fields: Set<LayerField> = [.kernel, .stride, .padding]
+    var fields: Set<LayerField> { kind == .avgpool ? [.kernel, .stride, .padding, .ceil, .countPadding] : [.kernel, .stride, .padding, .ceil] }
     let arity = 1...1
 
     func outputShape(_ layer: LayerContext) throws(ArchitectureError) -> FeatureShape {
@@ -14,8 +13,9 @@ struct PoolingRule: LayerRule {
         let padding = try layer.integer(.padding, spec.padding, default: 0, minimum: 0, maximum: ArchitectureLimits.padding)
         // PyTorch's limit: a window never lies entirely in the padding.
         guard padding * 2 <= kernel else { throw layer.fail("padding", "at most half the kernel, found \(padding)") }
-        return try layer.map(height: layer.slidingOutput(length: x.height, kernel: kernel, stride: stride, padding: padding),
-                             width: layer.slidingOutput(length: x.width, kernel: kernel, stride: stride, padding: padding),
+        let ceil = spec.ceil ?? false
+        return try layer.map(height: layer.slidingOutput(length: x.height, kernel: kernel, stride: stride, padding: padding, ceil: ceil),
+                             width: layer.slidingOutput(length: x.width, kernel: kernel, stride: stride, padding: padding, ceil: ceil),
                              channels: x.channels)
     }
 
@@ -25,12 +25,36 @@ struct PoolingRule: LayerRule {
 
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         let spec = layer.spec
-        let kernel = spec.kernel!, stride = spec.stride ?? kernel, padding = spec.padding ?? 0
+        let kernel = spec.kernel!, stride = spec.stride ?? kernel, padding = spec.padding ?? 0, ceil = spec.ceil ?? false
         switch kind {
-        case .maxpool: return MaxPoolOp(input: layer.input, kernel: kernel, stride: stride, padding: padding)
-        case .avgpool: return AvgPoolOp(input: layer.input, kernel: kernel, stride: stride, padding: padding)
+        case .maxpool: return MaxPoolOp(input: layer.input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceil)
+        case .avgpool: return AvgPoolOp(input: layer.input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceil,
+                                        countPadding: spec.countPadding ?? true)
         default: preconditionFailure("\(kind) is not a pooling kind")
         }
+    }
+
+    func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }
+}
+
+// adaptiveavgpool: average pooling to a given output size, PyTorch's AdaptiveAvgPool2d.
+struct AdaptiveAveragePoolRule: LayerRule {
+    let fields: Set<LayerField> = [.size]
+    let arity = 1...1
+
+    func outputShape(_ layer: LayerContext) throws(ArchitectureError) -> FeatureShape {
+        try layer.requireMap()
+        guard let size = layer.spec.size else { throw layer.fail("size", "missing") }
+        let height = try layer.integer(.size, size[0]), width = try layer.integer(.size, size[1])
+        return try layer.map(height: height, width: width, channels: layer.input.channels)
+    }
+
+    func cost(_ layer: ResolvedLayer) -> CostForm { .free }
+
+    func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
+
+    func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
+        AdaptiveAvgPoolOp(input: layer.input, outHeight: layer.output.height, outWidth: layer.output.width)
     }
 
     func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }
