@@ -14,6 +14,8 @@ public enum Key: Hashable, Sendable, ExpressibleByExtendedGraphemeClusterLiteral
     case function(Int)
     /// The terminal changed size; not typed by the user.
     case resize
+    /// A click or a turn of the wheel, where the terminal reports the mouse.
+    case mouse(Mouse)
 
     public init(extendedGraphemeClusterLiteral value: Character) {
         self = .character(value)
@@ -45,7 +47,27 @@ public enum Key: Hashable, Sendable, ExpressibleByExtendedGraphemeClusterLiteral
         case .insert: "Ins"
         case .function(let n): "F\(n)"
         case .resize: "Resize"
+        case .mouse(let mouse): mouse.action == .press ? "Click" : "Wheel"
         }
+    }
+}
+
+/// What the mouse did, and where (cell coordinates, origin top left).
+public struct Mouse: Hashable, Sendable {
+    public enum Action: Hashable, Sendable {
+        /// A button-1 press or click.
+        case press
+        case wheelUp, wheelDown
+    }
+
+    public var action: Action
+    public var x: Int
+    public var y: Int
+
+    public init(_ action: Action, x: Int, y: Int) {
+        self.action = action
+        self.x = x
+        self.y = y
     }
 }
 

@@ -102,19 +102,31 @@ public enum GreedySelection {
         return walk(energies: energies, cost: WidthCostModel(groups: groups), metric: metric, limits: limits, capWidths: capWidths)
     }
 
-    /// Walks all channels in ascending normalised energy (ties: group order, then index).
-    /// `capWidths` are the widths the cap refers to (the original model's, when pruning
-    /// iteratively); they default to the current widths.
+    /// Walks all channels in ascending normalised energy. Ties (common: group lasso drives
+    /// whole channels to exactly zero) go first to the channel whose removal frees more of
+    /// the target metric at the current widths, so that the walk takes the costly dead
+    /// channels before the cheap ones; then group order, then index. `capWidths` are the
+    /// widths the cap refers to (the original model's, when pruning iteratively); they
+    /// default to the current widths.
     public static func walk(energies: [[Double]], cost: WidthCostModel, metric: TargetMetric,
                             limits: SelectionLimits = SelectionLimits(), capWidths: [Int]? = nil) -> Selection {
-        var order: [(energy: Double, group: Int, channel: Int)] = []
+        var widths = cost.originalWidths
+        let freed = widths.indices.map { g -> Int in
+            guard widths[g] > 0 else { return 0 }
+            let saved = cost.savings(removingFrom: g, widths: &widths)
+            switch metric {
+            case .flops: return saved.macs
+            case .parameters: return saved.parameters
+            case .channels: return 1
+            }
+        }
+        var order: [(energy: Double, freed: Int, group: Int, channel: Int)] = []
         order.reserveCapacity(energies.reduce(0) { $0 + $1.count })
         for (g, values) in energies.enumerated() {
-            for (i, e) in values.enumerated() { order.append((e, g, i)) }
+            for (i, e) in values.enumerated() { order.append((e, -freed[g], g, i)) }
         }
-        order.sort { ($0.energy, $0.group, $0.channel) < ($1.energy, $1.group, $1.channel) }
+        order.sort { ($0.energy, $0.freed, $0.group, $0.channel) < ($1.energy, $1.freed, $1.group, $1.channel) }
 
-        var widths = cost.originalWidths
         let reference = capWidths ?? widths
         // Channels a group may still lose: its cap (cumulative), and its floor.
         var allowance = widths.indices.map { g in

@@ -48,6 +48,7 @@ public final class CursesScreen {
     public private(set) var supportsColor = false
 
     private let interruptAsKey: Bool
+    private let mouse: Bool
     private var hasBeenOpened = false
     private var defaultColors = false
     /// The last frame drawn; nil forces a full redraw.
@@ -65,8 +66,11 @@ public final class CursesScreen {
     /// - Parameter interruptAsKey: deliver Ctrl-C as `Key.interrupt` instead of SIGINT (raw
     ///   mode; this also turns off Ctrl-Z and Ctrl-\). By default Ctrl-C raises SIGINT and
     ///   `TerminalGuard` restores the terminal and exits with status 130.
-    public init(interruptAsKey: Bool = false) {
+    /// - Parameter mouse: report clicks and the wheel as `Key.mouse` (the terminal's own
+    ///   text selection then needs Shift, as in htop).
+    public init(interruptAsKey: Bool = false, mouse: Bool = false) {
         self.interruptAsKey = interruptAsKey
+        self.mouse = mouse
     }
 
     deinit {
@@ -80,7 +84,7 @@ public final class CursesScreen {
             Curses.resume()
         } else {
             TerminalGuard.install()
-            try Curses.open(interruptAsKey: interruptAsKey)
+            try Curses.open(interruptAsKey: interruptAsKey, mouse: mouse)
             (supportsColor, defaultColors) = Curses.startColor()
             hasBeenOpened = true
         }
@@ -142,6 +146,12 @@ public final class CursesScreen {
         let key = Curses.readKey(timeoutMilliseconds: timeoutMilliseconds)
         if key == .resize { previous = nil }
         return key
+    }
+
+    /// Puts `text` on the terminal's clipboard, where the terminal allows it (OSC 52).
+    public func copyToClipboard(_ text: String) {
+        guard isActive else { return }
+        Curses.copyToClipboard(text)
     }
 
     private func apply(_ appearance: Appearance, colors: Bool) {

@@ -99,9 +99,10 @@ public struct JobContext: Sendable {
     /// Posts progress; returns false once the job should stop, which is what the engine's
     /// progress callbacks expect.
     @discardableResult
-    public func report(share: Double, phase: String, rate: Double? = nil, unit: String = "img", detail: String = "") -> Bool {
+    public func report(share: Double, phase: String, rate: Double? = nil, unit: String = "img", detail: String = "",
+                       scope: String? = nil, sensitivity: SensitivityTable? = nil) -> Bool {
         mailbox.post(JobProgress(share: min(max(share, 0), 1), phase: phase, rate: rate, unit: unit,
-                                 elapsedSeconds: Benchmark.now() - start, detail: detail))
+                                 elapsedSeconds: Benchmark.now() - start, detail: detail, scope: scope, sensitivity: sensitivity))
         return !mailbox.isCancelled
     }
 

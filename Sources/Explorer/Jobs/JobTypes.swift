@@ -7,7 +7,7 @@ import Pruning
 
 /// The kinds of long work, one at a time.
 public enum JobKind: String, Sendable, CaseIterable {
-    case train, prune, evaluate, reestimate, fineTune, save
+    case train, prune, evaluate, reestimate, fineTune, save, sensitivity
 
     /// What the progress bar and messages call it.
     public var label: String {
@@ -18,6 +18,7 @@ public enum JobKind: String, Sendable, CaseIterable {
         case .reestimate: "re-estimating BN"
         case .fineTune: "fine-tuning"
         case .save: "saving"
+        case .sensitivity: "sensitivity"
         }
     }
 }
@@ -35,6 +36,9 @@ public struct ModelDescription: Equatable, Sendable {
     /// Examples in the training and test splits in use (after `--limit`).
     public var trainExamples: Int
     public var testExamples: Int
+    /// The command-line options that chose the data (`--data DIR`, `--limit N`), so that a
+    /// command the explorer shows runs on the same data.
+    public var dataArguments: [String] = []
 
     public init(name: String, path: String, dataset: String, regularizer: Recipe.Regularization,
                 trainExamples: Int, testExamples: Int) {
@@ -89,20 +93,46 @@ public struct PruningFacts: Equatable, Sendable {
     public var metrics: [String: Double]
 }
 
-/// Long work the state machine asks for; the session supplies the models and data.
+/// What the sensitivity job measures: the figures for one walk key that `table` lacks.
+public struct SensitivityRequest: Equatable, Sendable {
+    /// What is known so far; the job adds to it.
+    public var table: SensitivityTable
+    public var key: WalkKey
+    /// Per group: its name and channels from lowest energy up (the criterion's order).
+    public var layers: [SensitivityLayer]
+    /// The walk's points still to measure: steps and the plan they make.
+    public var walkPoints: [SensitivityWalkPoint]
+}
+
+public struct SensitivityLayer: Equatable, Sendable {
+    public var group: Int
+    public var name: String
+    public var ascending: [Int]
+}
+
+public struct SensitivityWalkPoint: Equatable, Sendable {
+    public var steps: Int
+    public var removedShare: Double
+    public var plan: PruningPlan
+}
+
+/// Long work the state machine asks for; the session supplies the models and data. Work on
+/// a pruned model names it (`PrunedModel.id`).
 public enum JobRequest: Equatable, Sendable {
     /// Train the default model and cache it.
     case trainDefault
-    /// Build the physically smaller model of `plan`, chosen under `settings`.
-    case prune(plan: PruningPlan, settings: SelectionSettings, removedShare: Double)
-    /// Test-set accuracy and measured speed of the dense model, the pruned one, or both.
-    case evaluate(dense: Bool, pruned: Bool)
-    /// Re-estimate the pruned model's BatchNorm statistics, then evaluate it.
-    case reestimateBatchNorm
-    /// One epoch of SGD on the pruned model, then evaluate it.
-    case fineTune
-    /// Write the pruned model next to the source checkpoint.
-    case save(PruningFacts)
+    /// Build the physically smaller model of `plan`, chosen under `settings`, as model `model`.
+    case prune(plan: PruningPlan, settings: SelectionSettings, removedShare: Double, model: Int)
+    /// Test-set accuracy and measured speed of the dense model, a pruned one, or both.
+    case evaluate(dense: Bool, pruned: Int?)
+    /// Re-estimate a pruned model's BatchNorm statistics, then evaluate it.
+    case reestimateBatchNorm(model: Int)
+    /// One epoch of SGD on a pruned model, then evaluate it.
+    case fineTune(model: Int)
+    /// Write a pruned model next to the source checkpoint.
+    case save(PruningFacts, model: Int)
+    /// Measure what `SensitivityRequest` lacks, reporting the table as it fills.
+    case sensitivity(SensitivityRequest)
 
     public var kind: JobKind {
         switch self {
@@ -112,6 +142,16 @@ public enum JobRequest: Equatable, Sendable {
         case .reestimateBatchNorm: .reestimate
         case .fineTune: .fineTune
         case .save: .save
+        case .sensitivity: .sensitivity
+        }
+    }
+
+    /// The pruned model the job works on or makes.
+    public var model: Int? {
+        switch self {
+        case .prune(_, _, _, let model), .reestimateBatchNorm(let model), .fineTune(let model), .save(_, let model): model
+        case .evaluate(_, let pruned): pruned
+        case .trainDefault, .sensitivity: nil
         }
     }
 }
@@ -129,16 +169,15 @@ public struct JobProgress: Equatable, Sendable {
     public var elapsedSeconds: Double
     /// Running figures, e.g. "loss 0.512  acc 81.3%".
     public var detail: String
+    /// Says what `share` is a share of, when `phase` names a part ("of all").
+    public var scope: String?
+    /// The sensitivity job's figures so far.
+    public var sensitivity: SensitivityTable?
 
     public init(share: Double, phase: String, rate: Double? = nil, unit: String = "img",
-                elapsedSeconds: Double, detail: String = "") {
+                elapsedSeconds: Double, detail: String = "", scope: String? = nil, sensitivity: SensitivityTable? = nil) {
         self.share = share; self.phase = phase; self.rate = rate; self.unit = unit
-        self.elapsedSeconds = elapsedSeconds; self.detail = detail
-    }
-
-    /// Seconds left if the rest goes as fast as what is done.
-    public var etaSeconds: Double? {
-        ProgressBar.estimatedSecondsLeft(fraction: share, elapsedSeconds: elapsedSeconds)
+        self.elapsedSeconds = elapsedSeconds; self.detail = detail; self.scope = scope; self.sensitivity = sensitivity
     }
 }
 
@@ -146,13 +185,14 @@ public struct JobProgress: Equatable, Sendable {
 public enum JobOutcome: Sendable {
     /// The default model is trained, cached and analysed.
     case trained(analysis: ModelAnalysis, model: ModelDescription, evaluation: EvaluationSummary)
-    /// The pruned model exists; its MACs (per image) and parameters.
-    case pruned(macs: Int, parameters: Int)
+    /// Pruned model `model` exists; its MACs (per image) and parameters.
+    case pruned(model: Int, macs: Int, parameters: Int)
     case evaluated(dense: EvaluationSummary?, denseSpeed: SpeedSummary?,
-                   pruned: EvaluationSummary?, prunedSpeed: SpeedSummary?)
-    case reestimated(EvaluationSummary)
-    case fineTuned(EvaluationSummary)
-    case saved(path: String)
+                   pruned: EvaluationSummary?, prunedSpeed: SpeedSummary?, model: Int?)
+    case reestimated(model: Int, EvaluationSummary)
+    case fineTuned(model: Int, EvaluationSummary)
+    case saved(model: Int, path: String)
+    case sensitivity(SensitivityTable)
 }
 
 /// A message from a running job.

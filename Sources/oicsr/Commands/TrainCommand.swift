@@ -135,7 +135,7 @@ enum TrainCommand {
         if !options.json {
             let macs = model.graph.cost.macs
             let penalty = regularizer.kind == .l2 ? "" : ", \(regularizer.kind.rawValue) λ=\(regularizer.options.lambda)"
-            Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epochs\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
+            Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s")\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
         }
         Interruption.install()
         let progress = ProgressLine()
