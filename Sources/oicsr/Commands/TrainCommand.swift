@@ -148,7 +148,8 @@ enum TrainCommand {
             progress: { p in
                 guard diverged == nil else { return false }
                 guard p.loss.isFinite else { diverged = (p.epoch + 1, p.batch); return false }
-                progress.update(label: "epoch \(p.epoch + 1)/\(p.epochs)", share: p.share,
+                // The bar shows the share of the whole run; the label says which epoch it is in.
+                progress.update(label: "training (epoch \(p.epoch + 1)/\(p.epochs))", share: p.share,
                                 detail: String(format: "loss %.3f acc %.1f%% lr %.4f %.0f img/s", p.loss, p.accuracy * 100, p.learningRate, p.imagesPerSecond))
                 return !Interruption.isRequested
             },
