@@ -181,10 +181,3 @@ public final class ExplorerSession {
         runner.start(work)
     }
 }
-
-/// Two checkpoints that cannot be compared.
-public struct ComparisonError: Error, CustomStringConvertible {
-    public var path: String
-    public var problem: String
-    public var description: String { "\(path): \(problem)" }
-}

@@ -22,19 +22,6 @@ import Foundation
 // closed (`2>&-`), a new file would otherwise get that number and the program's messages
 // would be written into a checkpoint.
 
-/// A failed whole-file read or write: the path and what went wrong.
-public struct FileIOError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let problem: String
-
-    public init(path: String, problem: String) {
-        self.path = path
-        self.problem = problem
-    }
-
-    public var description: String { "\(path): \(problem)" }
-}
-
 public enum AtomicFile {
     /// Replaces the file at `path` with `bytes`, atomically: after a failure (or a crash)
     /// the previous file, if any, is intact and no temporary file is left behind.

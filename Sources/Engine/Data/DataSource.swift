@@ -9,28 +9,6 @@ import Foundation
 // The CIFAR archives unpack into cifar-10-batches-bin/ and cifar-100-binary/; a folder that
 // holds only that subfolder is accepted too.
 
-/// The on-disk formats `DataSource` reads.
-public enum DataFormat: String, Sendable, CaseIterable {
-    case idx, cifar10, cifar100
-
-    /// The files a folder of this format must hold (IDX files may also end in `.gz`).
-    public var expectedFiles: [String] {
-        switch self {
-        case .idx: IDXRole.allCases.map(\.fileName)
-        case .cifar10: (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
-        case .cifar100: ["train.bin", "test.bin"]
-        }
-    }
-
-    var displayName: String {
-        switch self {
-        case .idx: "IDX (MNIST / Fashion-MNIST)"
-        case .cifar10: "CIFAR-10 binary"
-        case .cifar100: "CIFAR-100 binary"
-        }
-    }
-}
-
 public enum DataSource {
     /// The largest data file accepted, 4 GiB, compressed or decompressed (Fashion-MNIST's
     /// largest is 47 MB, a CIFAR-10 batch 30 MB). A larger file, or a gzip'd one that
@@ -193,11 +171,6 @@ public enum DataSource {
 }
 
 // MARK: Single files
-
-/// The kinds of data file, for `DataSource.parseFile`.
-public enum DataFileKind: String, Sendable, CaseIterable {
-    case idxImages, idxLabels, cifar10, cifar100
-}
 
 extension DataSource {
     /// Parses the bytes of one data file of `kind`, gzip'd or not, with every check that

@@ -4,36 +4,6 @@ import Pruning
 // The user's choices that decide which channels are selected, and the greedy walk they
 // give, indexed so that every frame can ask "is this channel selected?" in constant time.
 
-/// What decides the selection. Every change to one of these is undoable.
-public struct SelectionSettings: Hashable, Sendable {
-    public var criterion: ImportanceCriterion
-    public var normalization: EnergyNormalization
-    /// Offer the residual channels coupled across a stage too (ResNets only).
-    public var coupled: Bool
-    /// Share of FLOPs (MACs) to remove, 0…1, as the user set it.
-    public var target: Double
-    /// Channels of the walk taken: the cursor that [ and ] move one at a time.
-    public var steps: Int
-
-    public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard,
-                coupled: Bool = false, target: Double = 0, steps: Int = 0) {
-        self.criterion = criterion
-        self.normalization = normalization
-        self.coupled = coupled
-        self.target = target
-        self.steps = steps
-    }
-
-    /// What the walk depends on (not where it stops).
-    public var walkKey: WalkKey { WalkKey(criterion: criterion, normalization: normalization, coupled: coupled) }
-}
-
-public struct WalkKey: Hashable, Sendable {
-    public var criterion: ImportanceCriterion
-    public var normalization: EnergyNormalization
-    public var coupled: Bool
-}
-
 /// The whole greedy walk for one `WalkKey`, with per-channel look-ups.
 public struct Walk: Sendable {
     public let key: WalkKey

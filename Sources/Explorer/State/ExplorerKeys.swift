@@ -4,18 +4,6 @@ import Canvas
 // when the line runs out of room. Which hints show depends on the view and on what can be
 // done now (no "save" without an unsaved pruned model), so every hint has a visible effect.
 
-/// Everything a key can ask of the explorer.
-public enum Command: Hashable, Sendable {
-    case quit, help, nextView, previousView, openGroup, showResults, show(ExplorerState.View), back
-    case previousGroup, nextGroup, previousChannel, nextChannel, first, last, pageUp, pageDown
-    case targetUp, targetDown, targetUpLarge, targetDownLarge
-    case stepForward, stepBack
-    case cycleNormalization, cycleCriterion, toggleCoupled, toggleOrder
-    case filter, analyseSensitivity, copyCommand
-    case undo, redo
-    case prune, evaluate, reestimate, fineTune, save, nextModel, previousModel
-}
-
 public enum ExplorerKeys {
     /// Small and large moves of the target, in percentage points of FLOPs.
     public static let smallTargetStep = 1

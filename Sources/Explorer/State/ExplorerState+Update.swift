@@ -5,24 +5,6 @@ import Pruning
 // (start or cancel a background job, drop a pruned model, copy text, close the explorer)
 // that the session carries out; job progress and results come back in as actions.
 
-public enum Action: Sendable {
-    case key(Key)
-    /// A command without going through the key table (tests, scripts).
-    case command(Command)
-    case resize(Size)
-    case job(JobEvent)
-}
-
-public enum Effect: Equatable, Sendable {
-    case start(JobRequest)
-    case cancelJob
-    /// The session may let go of pruned model `model`'s weights.
-    case forget(model: Int)
-    /// Put `text` on the terminal's clipboard.
-    case copy(String)
-    case quit
-}
-
 extension ExplorerState {
     /// Applies `action`; returns what the session must do.
     @discardableResult

@@ -10,9 +10,3 @@ public struct LayerCost: Equatable, Sendable {
     public var macs: Int
     public var parameters: Int
 }
-
-public struct CostReport: Equatable, Sendable {
-    public var layers: [LayerCost]
-    public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
-    public var parameters: Int { layers.reduce(0) { $0 + $1.parameters } }
-}

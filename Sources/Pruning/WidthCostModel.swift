@@ -3,33 +3,6 @@ import Engine
 // The cost model as a function of the groups' widths, so the greedy walk can price the
 // removal of one channel in time proportional to the layers it touches.
 
-public enum TargetMetric: String, CaseIterable, Sendable, Codable {
-    case flops, parameters, channels
-}
-
-/// Figures of a model at some widths. `macs`: multiply-accumulates of conv and linear
-/// layers per input (the FLOPs of docs/design.md §5).
-public struct CostFigures: Equatable, Sendable, Codable {
-    public var macs: Int
-    public var parameters: Int
-    /// Prunable channels still present.
-    public var channels: Int
-
-    public init(macs: Int, parameters: Int, channels: Int) {
-        self.macs = macs
-        self.parameters = parameters
-        self.channels = channels
-    }
-
-    public func value(_ metric: TargetMetric) -> Int {
-        switch metric {
-        case .flops: return macs
-        case .parameters: return parameters
-        case .channels: return channels
-        }
-    }
-}
-
 public struct WidthCostModel: Sendable {
     /// One layer's cost as its kind's `CostForm` of the widths it reads and writes.
     struct Term: Sendable {

@@ -16,19 +16,6 @@ import Foundation
 #error("SafeTensors reads and writes raw little-endian floats: big-endian hosts are not supported")
 #endif
 
-/// A checkpoint file is not valid: `description` reads "<file>: <problem>".
-public struct CheckpointError: Error, CustomStringConvertible, Sendable {
-    public let file: String
-    public let problem: String
-
-    public init(file: String, problem: String) {
-        self.file = file
-        self.problem = problem
-    }
-
-    public var description: String { "\(file): \(problem)" }
-}
-
 /// The contents of a safetensors file: float tensors by name, and string metadata.
 public struct SafeTensorsFile: Sendable, Equatable {
     /// Tensors in file order (by data offset when read; the buffer follows this order when
