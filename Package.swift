@@ -42,6 +42,14 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Engine", "Pruning", "oicsr"]),
         // Golden screens are read from the source tree (#filePath), not bundled as resources.
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Canvas", "Engine", "Pruning"], exclude: ["__Snapshots__"]),
+
+        // One fuzz target per parser (scripts/fuzz.sh builds them with libFuzzer and ASan); a
+        // plain build replays inputs given as files.
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/SafeTensors"),
+        .executableTarget(name: "fuzz-architecture", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/Architecture"),
+        .executableTarget(name: "fuzz-idx", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/IDX"),
+        .executableTarget(name: "fuzz-cifar", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/CIFAR"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,9 +5,11 @@
 #
 #   scripts/screenshots.sh [MODEL]
 #
-# MODEL defaults to the explorer's own default model in the user's cache; when that is
-# missing, the explorer's first-run training screen trains it (a few minutes) and is
-# photographed too. Writes screenshots/{training,overview,layer-stepping,before-after}.png.
+# MODEL defaults to the explorer's own default model in the user's cache, trained first if
+# missing (a few minutes). The first-run training screen is photographed with an empty
+# cache of its own, then cancelled with Esc. For the comparison, the same architecture is
+# trained with L2 (a few minutes more). Writes screenshots/{training,overview,
+# layer-stepping,sensitivity,before-after,compare}.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -57,9 +59,13 @@ shoot() {
 body { margin: 0; background: #1d1f21; }
 pre { margin: 0; padding: 14px 16px; color: #d8dadc; background: #1d1f21;
       font-family: "DejaVu Sans Mono", monospace; font-size: 15px; line-height: 18px; }
+.cell { display: inline-block; width: 1ch; overflow: hidden; vertical-align: top; }
 </style></head><body><pre>
 HTML
-        aha --black --no-header < "$work/$name.ansi"
+        # Braille (the charts) is not in DejaVu Sans Mono: the browser takes it from another
+        # font with other widths, so each such character gets a cell of its own, as in a terminal.
+        aha --black --no-header < "$work/$name.ansi" \
+            | perl -CSD -pe 's/([\x{2800}-\x{28FF}\x{25E6}])/<span class="cell">$1<\/span>/g'
         echo '</pre></body></html>'
     } > "$work/$name.html"
     # DejaVu Sans Mono at 15px is 9.04px wide; 18px lines; 14/16px of padding.
@@ -70,24 +76,27 @@ HTML
 }
 
 mkdir -p "$out"
-command_line="$binary explore"
-[ -n "$model" ] && command_line="$command_line $(printf %q "$model")"
 tmux -L "$socket" new-session -d -s shots -x "$columns" -y "$rows" \
     "env TERM=xterm-256color PS1='$ ' bash --norc --noprofile"
-keys "clear; $command_line; exit" Enter
 
-# First run: the training screen, then (minutes later) the overview.
-if ! timeout 60 bash -c "until tmux -L $socket capture-pane -p -t shots | grep -qE 'Layers ·|Training convnet-s'; do sleep 0.2; done"; then
-    echo "screenshots: the explorer did not start:" >&2
-    screen >&2
-    exit 1
-fi
-if screen | grep -qF "Training convnet-s"; then
-    wait_for "%" 60
-    sleep 3   # let the rate and ETA settle before the picture
-    shoot training
-    wait_for "Layers ·" 1800
-fi
+# The first run's training screen, from an empty cache of its own: photographed once the
+# time left is known, then cancelled (nothing is cached, and oicsr says so).
+keys "clear; XDG_CACHE_HOME=$work/first-run $binary; echo exit=\$?" Enter
+wait_for "Training convnet-s" 60
+deadline=$((SECONDS + 300))
+until screen | grep -qE 'ETA +[0-9<]'; do
+    ((SECONDS < deadline)) || { echo "screenshots: no ETA after 300 s:" >&2; screen >&2; exit 1; }
+    sleep 0.2
+done
+shoot training
+keys Escape
+wait_for "exit=1" 60
+
+command_line="$binary explore"
+[ -n "$model" ] && command_line="$command_line $(printf %q "$model")"
+keys "clear; $command_line" Enter
+# Without a cached model the explorer trains it first (minutes), then shows the overview.
+wait_for "Layers ·" 1800
 
 # Overview: 30% of FLOPs removed, the cursor on the third layer.
 keys ">" ">" ">" "j" "j"
@@ -101,15 +110,40 @@ keys "]"
 wait_for "went"
 shoot layer-stepping
 
+# Sensitivity, measured in the background: per layer and along the walk.
+keys "a"
+wait_for "sensitivity measured" 1800
+keys "3"
+wait_for "Top-1 along the walk"
+shoot sensitivity
+
 # Prune, evaluate, re-estimate BatchNorm, fine-tune: the before/after panel filled in.
-keys "p"
-wait_for "unsaved: s saves" 60
+keys "4" "p"
+wait_for "pruned model #1:" 60
 keys "e"
-wait_for "evaluated: top-1" 300
+wait_for "evaluated" 300
 keys "b"
-wait_for "BN statistics re-estimated" 300
+wait_for "re-estimated" 300
 keys "f"
 wait_for "fine-tuned one epoch" 1800
 shoot before-after
 
-keys "q" "y"
+keys "s"
+wait_for "saved /" 60
+keys "q"
+wait_for "the selection, as a command" 30
+
+# The same model trained with L2, side by side with the OICSR-GL one.
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/oicsr
+[ -n "$model" ] || model="$cache/convnet-s-oicsr-gl.safetensors"
+l2="$cache/convnet-s-l2-for-comparison.safetensors"
+if [ ! -f "$l2" ]; then
+    echo "training convnet-s with L2 for the comparison…" >&2
+    "$binary" train --model convnet-s --reg l2 --out "$l2" >&2
+fi
+keys "clear; $binary explore $(printf %q "$model") --compare $(printf %q "$l2"); exit" Enter
+wait_for "Layers ·" 60
+keys ">" ">" ">" "5"
+wait_for "A: "
+shoot compare
+keys "q"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <ncursesw/curses.h>
+#include <ncursesw/term.h>
 
 static inline WINDOW *oicsr_stdscr(void) { return stdscr; }
 static inline int oicsr_lines(void) { return LINES; }
@@ -27,6 +28,37 @@ static inline int oicsr_color_pairs(void) { return COLOR_PAIRS; }
 static inline int oicsr_key_f(int n) { return KEY_F(n); }
 static inline FILE *oicsr_stdout(void) { return stdout; }
 static inline FILE *oicsr_stdin(void) { return stdin; }
+
+// The mouse: presses of the first button and the wheel (buttons 4 and 5), reported at once.
+static inline int oicsr_key_mouse(void) { return KEY_MOUSE; }
+static inline void oicsr_enable_mouse(void) {
+    mouseinterval(0);
+    mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+}
+// The pending mouse event: 1 press, 2 wheel up, 3 wheel down (0: none or another button).
+static inline int oicsr_read_mouse(int *x, int *y) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return 0;
+    *x = event.x;
+    *y = event.y;
+    if (event.bstate & BUTTON4_PRESSED) return 2;
+    if (event.bstate & BUTTON5_PRESSED) return 3;
+    if (event.bstate & BUTTON1_PRESSED) return 1;
+    return 0;
+}
+
+// Whether the terminal named by TERM can be driven by curses, looked up in terminfo without
+// touching the terminal (setupterm only reads the database and the tty's size): 1 when it
+// can, 0 when it has no cursor addressing (cup) or is a hard-copy or generic type (dumb,
+// unknown), -1 when TERM is unset or not in the database.
+static inline int oicsr_terminal_is_addressable(void) {
+    int status = 0;
+    if (setupterm(NULL, STDOUT_FILENO, &status) != OK) return -1;
+    const char *cup = tigetstr("cup");
+    int usable = cup != NULL && cup != (char *)-1 && tigetflag("hc") <= 0 && tigetflag("gn") <= 0;
+    del_curterm(cur_term);
+    return usable;
+}
 
 // Attributes and colour pair of what is written next; a function here so that Swift never
 // depends on whether curses.h declares wattr_set as a function or a macro.

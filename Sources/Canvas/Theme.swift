@@ -2,51 +2,6 @@
 // a theme says how that looks, in terms any terminal backend can map: the eight ANSI colours,
 // the terminal's default colour, and a few attributes.
 
-/// The eight ANSI colours plus the terminal's own default foreground or background.
-public enum TerminalColor: Hashable, Sendable, CaseIterable {
-    case `default`, black, red, green, yellow, blue, magenta, cyan, white
-
-    /// The ANSI colour number 0…7, or nil for the terminal default.
-    public var ansiIndex: Int? {
-        switch self {
-        case .default: nil
-        case .black: 0
-        case .red: 1
-        case .green: 2
-        case .yellow: 3
-        case .blue: 4
-        case .magenta: 5
-        case .cyan: 6
-        case .white: 7
-        }
-    }
-}
-
-/// Text attributes a theme may ask for; every terminal the explorer targets has them.
-public struct TextAttributes: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
-
-    public static let bold = TextAttributes(rawValue: 1 << 0)
-    public static let dim = TextAttributes(rawValue: 1 << 1)
-    public static let reverse = TextAttributes(rawValue: 1 << 2)
-    public static let underline = TextAttributes(rawValue: 1 << 3)
-}
-
-/// How one cell looks on screen.
-public struct Appearance: Hashable, Sendable {
-    public var foreground: TerminalColor
-    public var background: TerminalColor
-    public var attributes: TextAttributes
-
-    public init(_ foreground: TerminalColor = .default, on background: TerminalColor = .default,
-                _ attributes: TextAttributes = []) {
-        self.foreground = foreground
-        self.background = background
-        self.attributes = attributes
-    }
-}
-
 /// A mapping from every `Role` to an `Appearance`.
 public struct Theme: Hashable, Sendable {
     public var name: String

@@ -12,54 +12,6 @@ import Engine
 // producer, the i-th entry of every per-channel layer on it, the i-th input slice of every
 // consumer.
 
-/// Where a group's channels sit in one layer.
-public struct ChannelSlice: Equatable, Sendable, Codable {
-    public var layer: String
-    /// Position of the group's channel 0 among the layer's channels: its input channels for a
-    /// consumer, its output channels otherwise.
-    public var offset: Int
-    /// Input features each channel feeds: H·W for a linear layer after a flatten, else 1.
-    public var featuresPerChannel: Int
-
-    public init(layer: String, offset: Int = 0, featuresPerChannel: Int = 1) {
-        self.layer = layer
-        self.offset = offset
-        self.featuresPerChannel = featuresPerChannel
-    }
-}
-
-/// The channels of one space: what lives and dies with each of them.
-public struct ChannelGroup: Equatable, Sendable, Identifiable {
-    /// Position among the model's groups (graph order of the first layer whose output holds it).
-    public var id: Int
-    /// A short name: "conv2", or "layer1.0.conv1", or for a coupled residual space "stage
-    /// of conv1" naming its first producer.
-    public var name: String
-    public var width: Int
-    /// Convolution (or linear) layers whose output channels these are.
-    public var producers: [String]
-    /// BatchNorm layers normalising these channels.
-    public var batchNorms: [ChannelSlice]
-    /// Depthwise convolutions filtering each of these channels on its own.
-    public var depthwise: [ChannelSlice]
-    /// Layers that read these channels.
-    public var consumers: [ChannelSlice]
-    /// Layers whose output holds these channels (producers, per-channel layers, activations,
-    /// pools, sums, concatenations); masking their outputs simulates removing channels.
-    public var members: [ChannelSlice]
-    /// True when a residual sum joins several producers into this space.
-    public var isCoupled: Bool
-}
-
-/// A run of a layer's channels that belongs to one group (or to no prunable group).
-public struct LayoutSegment: Equatable, Sendable {
-    /// The group, or nil when the channels cannot be pruned.
-    public var group: Int?
-    public var width: Int
-    /// Features per channel once flattened; 1 for a map.
-    public var featuresPerChannel: Int
-}
-
 /// The channel groups of a model.
 public struct ChannelGroups: Sendable {
     public let graph: ModelGraph

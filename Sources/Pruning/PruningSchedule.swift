@@ -6,71 +6,6 @@ import Engine
 // the BatchNorm statistics. The first round's walk is planned before any work (so an
 // unreachable target fails at once) and reused; each state of the model is evaluated once.
 
-/// What to remove: a share of one metric of the source model.
-public struct PruningTarget: Equatable, Sendable {
-    public var metric: TargetMetric
-    /// 0…1 of the source model's `metric`.
-    public var share: Double
-
-    public init(metric: TargetMetric, share: Double) {
-        self.metric = metric
-        self.share = share
-    }
-}
-
-/// How channels are ranked and limited.
-public struct SelectionPolicy: Equatable, Sendable {
-    public var criterion: ImportanceCriterion
-    public var normalization: EnergyNormalization
-    /// Offer the residual channels coupled across a stage too.
-    public var includeCoupled: Bool
-    public var limits: SelectionLimits
-    /// Kept widths are rounded up to a multiple of this (1: no rounding).
-    public var widthMultiple: Int
-
-    public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard, includeCoupled: Bool = false,
-                limits: SelectionLimits = SelectionLimits(), widthMultiple: Int = 1) {
-        self.criterion = criterion; self.normalization = normalization
-        self.includeCoupled = includeCoupled; self.limits = limits; self.widthMultiple = widthMultiple
-    }
-}
-
-/// Fine-tuning after each round.
-public struct FineTuningSettings: Equatable, Sendable {
-    public var epochs: Int
-    public var learningRate: Float
-    public var seed: UInt64
-
-    public init(epochs: Int, learningRate: Float = 0.01, seed: UInt64 = 1) {
-        self.epochs = epochs; self.learningRate = learningRate; self.seed = seed
-    }
-
-    /// Cosine from `learningRate` over `epochs`, the trainer's defaults otherwise.
-    public var configuration: TrainingConfiguration {
-        var configuration = TrainingConfiguration()
-        configuration.epochs = epochs
-        configuration.learningRate = learningRate
-        configuration.schedule = .cosine
-        configuration.seed = seed
-        return configuration
-    }
-}
-
-/// Why a schedule cannot run.
-public struct PruningError: Error, CustomStringConvertible, Sendable {
-    public var problem: String
-    /// True when the target is at fault (unreachable), false when the model is (nothing to prune).
-    public var concernsTarget = true
-    public var description: String { problem }
-}
-
-/// The states of the model a schedule evaluates, each once.
-public enum PruningStage: String, Sendable, CaseIterable {
-    case asPruned = "as pruned"
-    case afterBatchNormReestimation = "after BN re-estimation"
-    case afterFineTuning = "after fine-tuning"
-}
-
 public struct PruningSchedule: Sendable {
     public var target: PruningTarget
     public var policy: SelectionPolicy
@@ -239,6 +174,3 @@ public struct PruningSchedule: Sendable {
                           progress: progress, epochFinished: { _ in }) else { throw PruningCancelled() }
     }
 }
-
-/// The caller asked a schedule or a repair to stop.
-public struct PruningCancelled: Error, Sendable {}

@@ -18,9 +18,8 @@ public enum Surgery {
             keptOutputs.append(outputs)
             keptInputs.append(inputs)
             var spec = layer.rule.resized(layer.spec, outputChannels: outputs?.count ?? layer.output.channels)
-            if spec.inChannels != nil {
-                spec.inChannels = keptIndices(groups.inputLayouts[layer.index], kept: kept, features: false)?.count ?? layer.input.channels
-            }
+            // `in` counts what arrives: channels of a map, features of a vector.
+            if spec.inChannels != nil { spec.inChannels = inputs?.count ?? layer.input.channels }
             architecture.layers[layer.index] = spec
         }
         // Fails only for a plan that empties a group.

@@ -17,11 +17,20 @@ enum Curses {
     /// drawing works through the wide-character calls), keys unbuffered and unechoed, arrow
     /// and function keys decoded, cursor hidden. Fails instead of exiting, unlike `initscr`.
     /// - Parameter interruptAsKey: raw mode, in which Ctrl-C arrives as a key instead of SIGINT.
-    static func open(interruptAsKey: Bool) throws(TerminalError) {
+    /// - Parameter mouse: report clicks and the wheel as keys.
+    static func open(interruptAsKey: Bool, mouse: Bool = false) throws(TerminalError) {
         setlocale(LC_ALL, "")
         guard isInteractive else { throw .notATerminal }
+        let terminal = getenv("TERM").map { String(cString: $0) } ?? ""
+        // Checked before newterm, which already switches the screen and the tty's modes: a
+        // terminal that cannot place the cursor (TERM=dumb) would get a blank, stuck screen.
+        switch oicsr_terminal_is_addressable() {
+        case 1: break
+        case 0: throw .unsupported(terminal: terminal)
+        default: throw .cannotInitialize(terminal: terminal)
+        }
         guard newterm(nil, oicsr_stdout(), oicsr_stdin()) != nil else {
-            throw .cannotInitialize(terminal: getenv("TERM").map { String(cString: $0) } ?? "")
+            throw .cannotInitialize(terminal: terminal)
         }
         if interruptAsKey { raw() } else { cbreak() }
         noecho()
@@ -31,6 +40,7 @@ enum Curses {
         // from an escape sequence would make it feel broken.
         set_escdelay(25)
         curs_set(0)
+        if mouse { oicsr_enable_mouse() }
     }
 
     /// Back in curses mode after `close()`.
@@ -103,6 +113,37 @@ enum Curses {
         }
     }
 
+    private static func mouse() -> Key? {
+        var x: Int32 = 0, y: Int32 = 0
+        switch oicsr_read_mouse(&x, &y) {
+        case 1: return .mouse(Mouse(.press, x: Int(x), y: Int(y)))
+        case 2: return .mouse(Mouse(.wheelUp, x: Int(x), y: Int(y)))
+        case 3: return .mouse(Mouse(.wheelDown, x: Int(x), y: Int(y)))
+        default: return nil
+        }
+    }
+
+    /// Asks the terminal to put `text` on the system clipboard (OSC 52, which xterm, kitty,
+    /// iTerm2, WezTerm and tmux with set-clipboard understand; others ignore it).
+    static func copyToClipboard(_ text: String) {
+        let sequence = "\u{1B}]52;c;" + base64(Array(text.utf8)) + "\u{07}"
+        fputs(sequence, oicsr_stdout())
+        fflush(oicsr_stdout())
+    }
+
+    private static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var out = ""
+        for start in stride(from: 0, to: bytes.count, by: 3) {
+            let chunk = bytes[start..<min(start + 3, bytes.count)]
+            let value = chunk.enumerated().reduce(0) { $0 | Int($1.element) << (16 - 8 * $1.offset) }
+            for index in 0..<4 {
+                out.append(index <= chunk.count ? alphabet[(value >> (18 - 6 * index)) & 63] : "=")
+            }
+        }
+        return out
+    }
+
     private static func character(_ code: wint_t) -> Key? {
         switch code {
         case 27: return .escape
@@ -130,6 +171,7 @@ enum Curses {
         case KEY_IC: return .insert
         case KEY_BTAB: return .backTab
         case oicsr_key_resize(): return .resize
+        case oicsr_key_mouse(): return mouse()
         case oicsr_key_f(1)...oicsr_key_f(24): return .function(Int(code - oicsr_key_f(0)))
         default: return nil
         }

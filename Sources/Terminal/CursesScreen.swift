@@ -8,22 +8,6 @@ import Canvas
 import Glibc
 #endif
 
-public enum TerminalError: Error, Hashable, CustomStringConvertible {
-    /// Standard input or output is not a terminal (piped, redirected, or in a CI job).
-    case notATerminal
-    /// curses could not set up the terminal type, usually an unknown or unset TERM.
-    case cannotInitialize(terminal: String)
-
-    public var description: String {
-        switch self {
-        case .notATerminal:
-            "the explorer needs a terminal: standard input and output must not be redirected"
-        case .cannotInitialize(let terminal):
-            "cannot use the terminal type '\(terminal)' (check TERM; e.g. TERM=xterm-256color)"
-        }
-    }
-}
-
 /// The screen, in curses mode between `start()` and `stop()`. Use from one thread.
 ///
 ///     let screen = CursesScreen()
@@ -41,6 +25,7 @@ public final class CursesScreen {
     public private(set) var supportsColor = false
 
     private let interruptAsKey: Bool
+    private let mouse: Bool
     private var hasBeenOpened = false
     private var defaultColors = false
     /// The last frame drawn; nil forces a full redraw.
@@ -58,8 +43,11 @@ public final class CursesScreen {
     /// - Parameter interruptAsKey: deliver Ctrl-C as `Key.interrupt` instead of SIGINT (raw
     ///   mode; this also turns off Ctrl-Z and Ctrl-\). By default Ctrl-C raises SIGINT and
     ///   `TerminalGuard` restores the terminal and exits with status 130.
-    public init(interruptAsKey: Bool = false) {
+    /// - Parameter mouse: report clicks and the wheel as `Key.mouse` (the terminal's own
+    ///   text selection then needs Shift, as in htop).
+    public init(interruptAsKey: Bool = false, mouse: Bool = false) {
         self.interruptAsKey = interruptAsKey
+        self.mouse = mouse
     }
 
     deinit {
@@ -73,7 +61,7 @@ public final class CursesScreen {
             Curses.resume()
         } else {
             TerminalGuard.install()
-            try Curses.open(interruptAsKey: interruptAsKey)
+            try Curses.open(interruptAsKey: interruptAsKey, mouse: mouse)
             (supportsColor, defaultColors) = Curses.startColor()
             hasBeenOpened = true
         }
@@ -135,6 +123,12 @@ public final class CursesScreen {
         let key = Curses.readKey(timeoutMilliseconds: timeoutMilliseconds)
         if key == .resize { previous = nil }
         return key
+    }
+
+    /// Puts `text` on the terminal's clipboard, where the terminal allows it (OSC 52).
+    public func copyToClipboard(_ text: String) {
+        guard isActive else { return }
+        Curses.copyToClipboard(text)
     }
 
     private func apply(_ appearance: Appearance, colors: Bool) {

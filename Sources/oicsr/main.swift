@@ -28,6 +28,9 @@ let overview = """
     """
 
 @MainActor func main() -> Int32 {
+    // Closed standard streams are reopened on /dev/null before any file is opened, so no
+    // file of ours ever takes descriptor 0, 1 or 2.
+    Console.prepareStandardStreams()
     // Without a command (or with only options), oicsr opens the explorer.
     var arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first.map({ $0.hasPrefix("--") && $0 != "--help" }) ?? true { arguments.insert("explore", at: 0) }

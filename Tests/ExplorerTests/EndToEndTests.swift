@@ -58,16 +58,47 @@ struct EndToEndTests {
         try terminal.wait(for: "kept again")
 
         try terminal.type("p")
-        try terminal.wait(for: "unsaved: s saves", seconds: 30)
+        try terminal.wait(for: "pruned model #1:", seconds: 30)
         try terminal.type("e")
-        try terminal.wait(for: "evaluated: top-1 dense", seconds: 60)
-        #expect(terminal.firstMatch(#"top-1, pruned\s+(\d+\.\d%) →\s+\d+\.\d%"#) != nil, "\(terminal.screen())")
+        try terminal.wait(for: "evaluated", seconds: 60)
+        #expect(terminal.firstMatch(#"top-1, as pruned\s+(\d+\.\d%) →\s+\d+\.\d%"#) != nil, "\(terminal.screen())")
 
+        // The command line that reproduces the selection: shown, copied, and printed on quitting.
+        try terminal.type("y")
+        try terminal.wait(for: "copied: oicsr prune")
         try terminal.type("q")
         try terminal.wait(for: "Quit anyway?")
         try terminal.type("y")
         try terminal.wait(for: "exit=0")
         try terminal.expectSaneShell()
+        let command = try #require(terminal.firstMatch(#"(oicsr prune m\.safetensors [^\n]*)"#), "\(terminal.screen())")
+        #expect(command.contains("--flops") && command.contains("--criterion out-in") && command.contains("--limit 1000"))
+        // Run from a script, it selects what the explorer did.
+        let words = command.split(separator: " ").dropFirst().map(String.init)
+        let dryRun = try run([Self.binary] + words + ["--dry-run", "--json"], in: folder)
+        #expect(dryRun.status == 0, "\(dryRun.output)")
+        #expect(dryRun.output.contains("\"channels\" : \(320 - steps)"), "\(steps) steps: \(dryRun.output.prefix(400))")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func escDuringTheFirstTrainingSaysNothingIsCachedAndFails() throws {
+        let folder = try Self.workspace.get()
+        let terminal = try Tmux(folder: folder)
+        defer { terminal.close() }
+        try terminal.type("XDG_CACHE_HOME=\(folder.path)/cache \(Self.binary) --limit 2000; echo exit=$?", enter: true)
+        try terminal.wait(for: "Training convnet-s", seconds: 30)
+        try terminal.type("\u{1B}")
+        try terminal.wait(for: "training cancelled; nothing cached", seconds: 30)
+        try terminal.wait(for: "exit=1")
+        try terminal.expectSaneShell()
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/cache/oicsr/convnet-s-oicsr-gl-first2000.safetensors"))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func trainingOnTheCommandLineShowsTheTimeLeft() throws {
+        let folder = try Self.workspace.get()
+        let training = try run([Self.binary, "train", "--limit", "3000", "--epochs", "1", "--out", "eta.safetensors"], in: folder)
+        #expect(training.status == 0, "\(training.output)")
+        #expect(training.output.contains(" ETA "), "\(training.output)")
+        #expect(training.output.contains("1 epoch") && !training.output.contains("1 epochs"))
     }
 
     @Test(.timeLimit(.minutes(1))) func sigtermRestoresTheTerminal() throws {
@@ -161,7 +192,8 @@ struct Tmux {
     }
 
     func screen() -> String {
-        (try? tmux(["capture-pane", "-p", "-t", name])) ?? ""
+        // -J joins lines the pane wrapped, so a long line reads as one.
+        (try? tmux(["capture-pane", "-p", "-J", "-t", name])) ?? ""
     }
 
     /// Polls the screen every 20 ms until it shows `text`.
@@ -186,8 +218,10 @@ struct Tmux {
     /// The shell has its prompt back, and the terminal echoes and reads lines again.
     func expectSaneShell() throws {
         try wait(for: Self.prompt)
-        try type("stty -a > stty.txt; echo stty-done", enter: true)
-        try wait(for: "stty-done\n")
+        // The shell prints "stty-42" once stty has written its file; the typed command line
+        // itself shows "stty-$((40+2))", so the wait cannot end on the echo of the command.
+        try type("stty -a > stty.txt; echo stty-$((40+2))", enter: true)
+        try wait(for: "stty-42")
         let settings = try String(contentsOf: folder.appendingPathComponent("stty.txt"), encoding: .utf8)
         let flags = Set(settings.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init))
         #expect(flags.contains("icanon") && flags.contains("echo") && flags.contains("isig"), "stty -a: \(settings)")

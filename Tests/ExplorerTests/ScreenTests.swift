@@ -63,9 +63,20 @@ struct ScreenTests {
 
     @Test(arguments: sizes) func trainingScreen(size: Size) {
         var state = ExplorerState(training: Fixtures.description("convnet-s"), size: size)
-        state.send(.job(.progress(JobProgress(share: 0.31, phase: "epoch 1/2", rate: 1_480, elapsedSeconds: 25,
-                                              detail: "loss 0.612  acc 78.4%  lr 0.0461"))))
+        state.send(.job(.progress(JobProgress(share: 0.02, phase: "epoch 1/2 at 4%", rate: 1_320, elapsedSeconds: 9,
+                                              detail: "loss 1.930  acc 31.0%  lr 0.05", scope: "of all"))))
+        state.send(.job(.progress(JobProgress(share: 0.31, phase: "epoch 1/2 at 62%", rate: 1_480, elapsedSeconds: 25,
+                                              detail: "loss 0.612  acc 78.4%  lr 0.0461", scope: "of all"))))
+        let screen = ExplorerView.render(state, size: size).lines.joined(separator: "\n")
+        #expect(screen.contains("epoch 1/2 at 62%") && screen.contains("31% of all"), "the epoch's share and the whole job's, labelled")
+        #expect(screen.contains("ETA    38s"), "counted from the first report: 29% in 16 s, 69% to go")
         assertSnapshot(ExplorerView.render(state, size: size), named: "training-\(size)")
+    }
+
+    @Test(arguments: sizes) func filteringTheLayers(size: Size) {
+        var state = Fixtures.state(.resnet20, size: size)
+        Fixtures.press(["/", "2", "."], on: &state)
+        assertSnapshot(ExplorerView.render(state, size: size), named: "filtering-\(size)")
     }
 
     @Test func tooSmall() {

@@ -31,9 +31,9 @@ struct StateMachineTests {
         Fixtures.press(["G"], on: &state)
         #expect(state.channel == 31)
         Fixtures.press([.tab], on: &state)
-        #expect(state.view == .results)
-        Fixtures.press([.tab], on: &state)
-        #expect(state.view == .overview)
+        #expect(state.view == .sensitivity)
+        Fixtures.press([.tab, .tab], on: &state)
+        #expect(state.view == .overview, "no comparison view without --compare")
         Fixtures.press(["r", .escape], on: &state)
         #expect(state.view == .overview)
     }
@@ -151,7 +151,7 @@ struct StateMachineTests {
         #expect(Fixtures.press(["p"], on: &state).isEmpty, "nothing selected, nothing to prune")
         Fixtures.press([">", ">"], on: &state)
         let effects = Fixtures.press(["p"], on: &state)
-        guard case .start(.prune(let plan, let settings, let removedShare))? = effects.first, !settings.coupled else {
+        guard case .start(.prune(let plan, let settings, _, _))? = effects.first, !settings.coupled else {
             Issue.record("expected a prune job, got \(effects)")
             return
         }
@@ -177,18 +177,19 @@ struct StateMachineTests {
         #expect(pruned.afterPruning?.top1 == 0.8402 && pruned.speed != nil)
         #expect(state.results.dense == Fixtures.dense)
 
-        #expect(Fixtures.press(["b"], on: &state) == [.start(.reestimateBatchNorm)])
-        state.send(.job(.finished(.reestimated(EvaluationSummary(top1: 0.88, loss: 0.33, count: 10_000)))))
-        #expect(Fixtures.press(["f"], on: &state) == [.start(.fineTune)])
-        state.send(.job(.finished(.fineTuned(EvaluationSummary(top1: 0.905, loss: 0.27, count: 10_000)))))
+        let id = pruned.id
+        #expect(Fixtures.press(["b"], on: &state) == [.start(.reestimateBatchNorm(model: id))])
+        state.send(.job(.finished(.reestimated(model: id, EvaluationSummary(top1: 0.88, loss: 0.33, count: 10_000)))))
+        #expect(Fixtures.press(["f"], on: &state) == [.start(.fineTune(model: id))])
+        state.send(.job(.finished(.fineTuned(model: id, EvaluationSummary(top1: 0.905, loss: 0.27, count: 10_000)))))
         #expect(state.results.pruned?.stage == .fineTuned && state.results.pruned?.latest?.top1 == 0.905)
 
-        guard case .start(.save(let facts))? = Fixtures.press(["s"], on: &state).first else {
+        guard case .start(.save(let facts, _))? = Fixtures.press(["s"], on: &state).first else {
             Issue.record("expected a save job")
             return
         }
         #expect(facts.metrics["top1"] == 0.905 && facts.removedShare == state.removedShare)
-        state.send(.job(.finished(.saved(path: "/models/convnet-s-pruned-30.safetensors"))))
+        state.send(.job(.finished(.saved(model: id, path: "/models/convnet-s-pruned-30.safetensors"))))
         #expect(state.results.pruned?.isSaved == true && !state.hasUnsavedWork)
         #expect(Fixtures.press(["s"], on: &state).isEmpty, "saved already")
 
@@ -210,7 +211,11 @@ struct StateMachineTests {
         Fixtures.press([">"], on: &unsaved)
         Fixtures.pruneAndEvaluate(&unsaved)
         #expect(Fixtures.press(["q"], on: &unsaved).isEmpty)
-        #expect(unsaved.overlay == .confirmQuit(reason: "The pruned model is not saved. Quit anyway?") && !unsaved.isFinished)
+        guard case .confirmQuit(let reason)? = unsaved.overlay else {
+            Issue.record("expected the quit question, got \(String(describing: unsaved.overlay))")
+            return
+        }
+        #expect(reason.hasPrefix("Pruned model #1 · ") && reason.hasSuffix("is not saved. Quit anyway?") && !unsaved.isFinished)
         Fixtures.press(["n"], on: &unsaved)
         #expect(unsaved.overlay == nil && !unsaved.isFinished)
         Fixtures.press([.interrupt], on: &unsaved)
@@ -244,7 +249,7 @@ struct StateMachineTests {
         let state = Fixtures.state(size: Size(width: 200, height: 60))
         let lines = ExplorerView.render(state, size: state.size).lines
         let hints = lines[lines.count - 1]
-        for binding in ExplorerKeys.hints(for: .overview, hasCoupled: false).bindings where !binding.label.isEmpty {
+        for binding in ExplorerKeys.hints(for: state).bindings where !binding.label.isEmpty {
             #expect(hints.contains("\(binding.hintKeyText) \(binding.label)"), "hint for \(binding.label)")
         }
         var help = state

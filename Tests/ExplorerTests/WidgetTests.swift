@@ -144,15 +144,45 @@ private func bars(_ values: [Double]) -> [BarChart.Bar] {
 @Suite struct ProgressBarTests {
     @Test func fullLineHasLabelBarPercentRateEtaAndCancelHint() {
         let bar = ProgressBar(label: "evaluate", fraction: 0.52, rate: 583, etaSeconds: 65)
-        let grid = render(bar, width: 60, height: 1)
-        #expect(grid.lines == ["evaluate █████▋░░░░░  52%  583 img/s  ETA 1m05s  Esc cancels"])
-        #expect(grid.styledLines[1] == ".........rrrrrrddddd.......ddddddddd..ddddddddd..iiiiiiiiiii")
+        let grid = render(bar, width: 65, height: 1)
+        #expect(grid.lines == ["evaluate ██████▊░░░░░░  52%    583 img/s  ETA  1m05s  Esc cancels"])
+        #expect(grid.styledLines[1] == ".........rrrrrrrdddddd.......ddddddddddd..dddddddddd..iiiiiiiiiii")
     }
 
     @Test func narrowLinesDropRateThenEtaThenHint() {
         let bar = ProgressBar(label: "evaluate", fraction: 0.52, rate: 583, etaSeconds: 65)
         #expect(render(bar, width: 30, height: 1).lines == ["evaluate ████████▎░░░░░░░  52%"])
         #expect(render(bar, width: 45, height: 1).lines == ["evaluate █████████▎░░░░░░░░  52%  Esc cancels"])
+    }
+
+    @Test func theBarKeepsItsWidthAsTheRateAndTheEtaChange() {
+        // The rate and the ETA take fixed widths, so the bar does not jump as they shorten.
+        func barCells(rate: Double, eta: Double?) -> Int {
+            let bar = ProgressBar(label: "training", fraction: 0.3, rate: rate, etaSeconds: eta, showsEta: true)
+            return render(bar, width: 80, height: 1).lines[0].filter { "░▏▎▍▌▋▊▉█".contains($0) }.count
+        }
+        let widths = [barCells(rate: 12_345, eta: 7_300), barCells(rate: 583, eta: 125), barCells(rate: 5.8, eta: 9),
+                      barCells(rate: 42, eta: 0.4), barCells(rate: 42, eta: nil)]
+        #expect(Set(widths).count == 1, "bar widths \(widths)")
+        #expect(render(ProgressBar(label: "x", fraction: 0.3, showsEta: true), width: 60, height: 1).lines[0].contains("ETA      …"))
+    }
+
+    @Test func aScopeSaysWhatThePercentageIsAShareOf() {
+        let bar = ProgressBar(label: "epoch 1/2 at 94%", fraction: 0.47, scope: "of all", cancelHint: nil)
+        #expect(render(bar, width: 50, height: 1).lines == ["epoch 1/2 at 94% █████████▊░░░░░░░░░░░  47% of all"])
+    }
+
+    @Test func etaCountsFromTheFirstReportNotFromTheStart() {
+        var eta = EtaEstimator()
+        // A slow start (loading, warm-up): the first report comes after 30 s at 1%.
+        eta.add(share: 0.01, elapsedSeconds: 30)
+        #expect(eta.secondsLeft == nil, "no estimate from one report")
+        eta.add(share: 0.015, elapsedSeconds: 30.5)
+        #expect(eta.secondsLeft == nil, "nor from too little progress")
+        // Then 1% per second: 90% left is 90 s, not the 2970 s that elapsed/share would say.
+        eta.add(share: 0.10, elapsedSeconds: 39)
+        #expect(abs((eta.secondsLeft ?? 0) - 90) < 1e-9)
+        #expect(abs((ProgressBar.estimatedSecondsLeft(fraction: 0.10, elapsedSeconds: 39) ?? 0) - 351) < 1e-9)
     }
 
     @Test func emptyAndFullBars() {
@@ -237,8 +267,16 @@ private let keys: KeyTable<TestAction> = [
         #expect(grid.styledLines[1] == "aiiiii..aiiiii..aaiiiiiiii..aiiiiii.....")
     }
 
-    @Test func hintLineDropsWholeHintsThatDoNotFit() {
-        #expect(render(KeyHints(keys), width: 25, height: 1).lines == ["q quit  ? help"])
+    @Test func hintLineClosesUpThenDropsWholeHintsThatDoNotFit() {
+        #expect(render(KeyHints(keys), width: 25, height: 1).lines == ["q quit ? help ←→ channel"], "one space apart")
+        #expect(render(KeyHints(keys), width: 20, height: 1).lines == ["q quit ? help"], "the last ones left out")
+    }
+
+    @Test func hintsTakeASecondLineWhenTheyNeedIt() {
+        let hints = KeyHints(keys)
+        #expect(hints.lineCount(width: 40, maximum: 2) == 1)
+        #expect(hints.lineCount(width: 20, maximum: 2) == 2)
+        #expect(render(hints, width: 20, height: 2).lines == ["q quit  ? help", "←→ channel  p prune"])
     }
 
     @Test func helpOverlayListsEveryBinding() {

@@ -34,7 +34,7 @@ struct LayerKindPruningTests {
         {"name": "drop", "kind": "stochasticdepth", "p": 0.2},
         {"name": "add", "kind": "add", "inputs": ["drop", "stem.act"]},
         {"name": "pool", "kind": "adaptiveavgpool", "size": [2, 2]}, {"name": "flat", "kind": "flatten"},
-        {"name": "fc1", "kind": "linear", "out": 12}, {"name": "fc1.act", "kind": "hardswish"},
+        {"name": "fc1", "kind": "linear", "in": 32, "out": 12}, {"name": "fc1.act", "kind": "hardswish"},
         {"name": "fc.drop", "kind": "dropout", "p": 0.3}, {"name": "fc2", "kind": "linear", "out": 5}
         """
 

@@ -9,7 +9,7 @@ struct SelectionTests {
         let model = try Model(architecture: builtIn.architecture(), seed: 11)
         let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: coupled)
         let energies = Energies(model: model, groups: groups, criterion: .outIn).normalized(.perWeight)
-        return (groups, try WidthCostModel(groups: groups), energies)
+        return (groups, WidthCostModel(groups: groups), energies)
     }
 
     @Test func walksInAscendingEnergyAndRespectsTheCap() throws {
@@ -43,12 +43,23 @@ struct SelectionTests {
         #expect(kept.map(\.count) == groups.groups.map { _ in 3 })
     }
 
-    @Test func tiesBreakByLayerThenIndex() throws {
-        let (_, cost, _) = try Self.setup()
+    @Test func tiesGoFirstToTheChannelThatFreesMoreFlopsThenByLayerThenIndex() throws {
+        let (groups, cost, _) = try Self.setup()
+        // conv1 and conv2 each have channels at energy 1: a conv2 channel frees more MACs
+        // (its filter reads 32 channels at 28x28, conv3 reads it at 14x14) than a conv1
+        // channel (one input channel), so conv2's go first, up to its cap, in index order.
         let flat = [[1.0, 1, 1, 1] + Array(repeating: 5, count: 28), Array(repeating: 1.0, count: 32),
                     Array(repeating: 9.0, count: 64), Array(repeating: 9.0, count: 64), Array(repeating: 9.0, count: 128)]
+        var widths = cost.originalWidths
+        let conv1 = cost.savings(removingFrom: 0, widths: &widths).macs, conv2 = cost.savings(removingFrom: 1, widths: &widths).macs
+        #expect(conv2 > conv1)
         let selection = GreedySelection.walk(energies: flat, cost: cost, metric: .flops)
-        #expect(selection.steps.prefix(6).map { [$0.group, $0.channel] } == [[0, 0], [0, 1], [0, 2], [0, 3], [1, 0], [1, 1]])
+        let expected = (0..<groups.groups[1].width / 2).map { [1, $0] } + [[0, 0], [0, 1], [0, 2], [0, 3]]
+        #expect(selection.steps.prefix(expected.count).map { [$0.group, $0.channel] } == expected)
+
+        // Counting channels, every channel frees one: layer order decides.
+        let byChannels = GreedySelection.walk(energies: flat, cost: cost, metric: .channels)
+        #expect(byChannels.steps.prefix(6).map { [$0.group, $0.channel] } == [[0, 0], [0, 1], [0, 2], [0, 3], [1, 0], [1, 1]])
     }
 
     @Test func stepFiguresMatchTheCostModel() throws {

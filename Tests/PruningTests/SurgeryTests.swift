@@ -22,7 +22,7 @@ struct SurgeryTests {
         let model = try Self.model(builtIn.architecture())
         let groups = try ChannelGroups(architecture: model.architecture, includeCoupled: coupled)
         let energies = Energies(model: model, groups: groups, criterion: .outIn).normalized(.layerMean)
-        let selection = GreedySelection.walk(energies: energies, cost: try WidthCostModel(groups: groups), metric: .flops)
+        let selection = GreedySelection.walk(energies: energies, cost: WidthCostModel(groups: groups), metric: .flops)
         let count = try #require(selection.stepCount(toReach: target))
         let plan = selection.plan(steps: count)
         if coupled { #expect(plan.removed.enumerated().contains { groups.groups[$0.offset].isCoupled && !$0.element.isEmpty }) }
@@ -69,7 +69,7 @@ struct SurgeryTests {
         #expect(cost.macs == 15_580_608)
         // 288+64 + 4608+32 + 9216+128 + 36864+128 + 55296+192 + 960+10
         #expect(cost.parameters == 107_786)
-        #expect(try WidthCostModel(groups: groups).figures(widths: plan.kept.map(\.count)).macs == 15_580_608)
+        #expect(WidthCostModel(groups: groups).figures(widths: plan.kept.map(\.count)).macs == 15_580_608)
         #expect(pruned.architecture.layers.first { $0.name == "conv5" }?.outChannels == 96)
     }
 

@@ -1,7 +1,8 @@
 """Command line of the bridge: `python3 -m oicsr_torch COMMAND ...` (see python/README.md).
 
 Exit status: 0 done; 1 a file, model or data set that cannot be used; 2 a model with an op
-oicsr cannot represent, or a usage error.
+oicsr cannot represent, or a usage error. `finetune` checks every argument and file before it
+trains, and exits 2 with one message for any it cannot use (1 when training diverges).
 """
 import argparse
 import json
@@ -122,6 +123,27 @@ def export_onnx(model, architecture, path):
     os.replace(temporary, path)
 
 
+def command_finetune(args):
+    from .finetune import FinetuneError, Options, prepare, run
+    options = Options(checkpoint=args.checkpoint, data=args.data, out=args.out, model=args.model, epochs=args.epochs,
+                      lr=args.lr, batch_size=args.batch_size, momentum=args.momentum, weight_decay=args.weight_decay,
+                      reg=args.reg, lam=args.lam, reg_step=args.reg_step, coupled=args.coupled, seed=args.seed,
+                      augment=args.augment, force=args.force)
+    try:
+        prepared = prepare(options)
+    except FinetuneError as error:
+        if int(os.environ.get("RANK", "0") or 0) == 0:   # every rank finds the same; one says it
+            print(f"oicsr_torch: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        run(options, prepared)
+    except FinetuneError as error:
+        if int(os.environ.get("RANK", "0") or 0) == 0:
+            print(f"oicsr_torch: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def command_groups(args):
     from .architecture import Architecture
     from .export import trace
@@ -156,7 +178,7 @@ def command_groups(args):
 
 def parser():
     p = argparse.ArgumentParser(prog="python3 -m oicsr_torch",
-                                description="The PyTorch bridge of oicsr: export, load back, groups.")
+                                description="The PyTorch bridge of oicsr: export, load back, fine-tune, groups.")
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("export", help="trace a PyTorch CNN and write it as an oicsr checkpoint")
@@ -192,6 +214,37 @@ def parser():
     l.add_argument("--out", help="write the loaded model's state_dict (torch.save)")
     l.add_argument("--onnx", help="export the loaded model to ONNX")
     l.set_defaults(run=command_load)
+
+    f = sub.add_parser("finetune", help="fine-tune a (pruned) checkpoint in PyTorch and write it back as a checkpoint",
+                       description="Fine-tune an oicsr checkpoint in PyTorch (SGD, momentum, weight decay, cosine, "
+                                   "as oicsr's trainer; the OICSR regularizer with --reg) and write the result as an "
+                                   "oicsr checkpoint. Under torchrun (WORLD_SIZE > 1): DistributedDataParallel over "
+                                   "gloo; rank 0 writes --out. "
+                                   "torchrun --nproc_per_node 2 -m oicsr_torch finetune ...")
+    f.add_argument("checkpoint", help="the oicsr checkpoint to fine-tune (.safetensors)")
+    f.add_argument("--model", required=True,
+                   help="the model's class, resized to the checkpoint's widths (torchvision:NAME, package.module:CLASS, "
+                        "file.py:CLASS), or 'none' for the architecture interpreter")
+    f.add_argument("--data", required=True, help="a data file of `export-data` (train and test images and labels)")
+    f.add_argument("--epochs", type=int, default=1, help="epochs (default 1)")
+    f.add_argument("--lr", type=float, default=0.01, help="base learning rate, cosine to zero (default 0.01)")
+    f.add_argument("--batch-size", type=int, default=128,
+                   help="global batch: with N processes each takes 1/N of it (default 128)")
+    f.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    f.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay on every parameter (default 5e-4)")
+    f.add_argument("--reg", choices=("l2", "gl", "oicsr-gl", "l1-bn"), default="l2",
+                   help="sparsity regularizer (l2: weight decay only, the default)")
+    f.add_argument("--lambda", dest="lam", type=float, help="λ of the regularizer (needed with gl, oicsr-gl, l1-bn)")
+    f.add_argument("--reg-step", choices=("proximal", "subgradient"), default="proximal",
+                   help="proximal (soft-threshold after each step, the default) or subgradient")
+    f.add_argument("--coupled", action="store_true", help="regularize the residual channels coupled across a stage too")
+    f.add_argument("--augment", choices=("auto", "none", "crop-flip"), default="auto",
+                   help="training augmentation: 4-pixel pad, random crop and flip; auto (the default): for data sets "
+                        "named cifar*, as oicsr")
+    f.add_argument("--seed", type=int, default=1, help="seed of shuffling, augmentation and dropout (default 1)")
+    f.add_argument("--out", required=True, help="the fine-tuned checkpoint to write (rank 0 only)")
+    f.add_argument("--force", action="store_true", help="replace --out if it exists")
+    f.set_defaults(run=command_finetune)
 
     g = sub.add_parser("groups", help="the channel groups of a checkpoint, architecture JSON or model")
     g.add_argument("model", help="a checkpoint, an architecture .json, or a model to trace (with --input)")

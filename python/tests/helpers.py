@@ -194,3 +194,25 @@ class BasicNet(nn.Module):
         x = torch.relu(self.bbn2(self.b2(torch.relu(self.bbn1(self.b1(x))))) + self.downbn(self.down(x)))
         x = torch.flatten(F.avg_pool2d(x, 2), 1)
         return self.fc2(torch.relu(self.fc1(x)))
+
+
+def small_net(num_classes=10):
+    """SmallNet as a factory that takes `num_classes`, as `--model helpers.py:small_net` calls it."""
+    return SmallNet(classes=num_classes)
+
+
+class PlainNet(nn.Module):
+    """No BatchNorm, no dropout: its training does not depend on how a batch is split over
+    processes, so one process and DistributedDataParallel on the same global batch agree."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 12, 3, stride=2, padding=1)
+        self.fc1 = nn.Linear(12 * 4, 10)
+        self.fc2 = nn.Linear(10, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, (2, 2)), 1)
+        return self.fc2(F.relu(self.fc1(x)))

@@ -105,7 +105,7 @@ public struct BarChart: Widget, Sendable {
     /// Height of `value` in eighths of a cell, out of `8 · rows`. A positive value never
     /// rounds to nothing: a channel with a tiny energy still shows a sliver, which is what
     /// tells it apart from one that is exactly zero.
-    static func eighths(_ value: Double, top: Double, rows: Int) -> Int {
+    public static func eighths(_ value: Double, top: Double, rows: Int) -> Int {
         guard value.isFinite, value > 0, top > 0, rows > 0 else { return 0 }
         let levels = Double(8 * rows)
         let scaled = Int((min(value / top, 1) * levels).rounded())

@@ -1,11 +1,6 @@
 // Fitting text into a number of cells. Widths are counted in characters, which equal cells
 // for everything the explorer shows (see Grid.swift).
 
-/// Where text sits within a wider space.
-public enum Alignment: Hashable, Sendable {
-    case left, right, center
-}
-
 public enum Text {
     /// `text` cut to at most `width` characters, ending in "…" when something was cut.
     public static func truncated(_ text: String, width: Int) -> String {

@@ -4,52 +4,6 @@ import Foundation
 // layouts, plus what is needed to use it again in `__metadata__` (docs/design.md §3). A PyTorch
 // user loads it with `safetensors.torch.load_file` into reference/torch_models.py.
 
-/// What a checkpoint records besides the tensors (docs/architecture-json.md §3, §4).
-public struct CheckpointInfo: Equatable, Sendable {
-    public var architecture: Architecture
-    /// Input normalisation, per channel, applied to pixel/255.
-    public var normalization: Normalization
-    /// Data set the model was trained on ("fashion-mnist", "cifar10", …).
-    public var dataset: String
-    /// Class names, in label order.
-    public var classNames: [String]
-    /// Figures of the model such as "top1" and "loss" (keys in docs/architecture-json.md §4).
-    public var metrics: [String: Double]
-    /// Every other `oicsr.` metadata entry, as written: how the model was trained and pruned.
-    /// The Pruning module's `Recipe` reads and writes them; the engine only carries them.
-    public var recipeMetadata: [String: String]
-
-    public init(architecture: Architecture, normalization: Normalization, dataset: String, classNames: [String],
-                metrics: [String: Double] = [:], recipeMetadata: [String: String] = [:]) {
-        self.architecture = architecture; self.normalization = normalization; self.dataset = dataset
-        self.classNames = classNames; self.metrics = metrics; self.recipeMetadata = recipeMetadata
-    }
-
-    /// The metadata keys the engine itself reads and writes.
-    static let architectureKey = "oicsr.architecture", normalizationKey = "oicsr.normalization"
-    static let datasetKey = "oicsr.dataset", classNamesKey = "oicsr.class_names", metricsKey = "oicsr.metrics"
-    static let engineKeys: Set<String> = [architectureKey, normalizationKey, datasetKey, classNamesKey, metricsKey]
-}
-
-/// JSON in checkpoint metadata. Non-finite numbers (a diverged loss) are written as the
-/// strings "NaN", "Infinity" and "-Infinity" and read back as numbers.
-public enum MetadataJSON {
-    public static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        // Strings, numbers (non-finite ones as strings), booleans and containers of them
-        // always encode.
-        return String(decoding: try! encoder.encode(value), as: UTF8.self)
-    }
-
-    public static func decode<T: Decodable>(_ type: T.Type, from text: String) -> T? {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try? decoder.decode(T.self, from: Data(text.utf8))
-    }
-}
-
 public enum Checkpoint {
     /// Writes `model` and `info` to `path` atomically.
     public static func save(_ model: Model, info: CheckpointInfo, to path: String) throws {

@@ -9,29 +9,12 @@ import Foundation
 // The CIFAR archives unpack into cifar-10-batches-bin/ and cifar-100-binary/; a folder that
 // holds only that subfolder is accepted too.
 
-/// The on-disk formats `DataSource` reads.
-public enum DataFormat: String, Sendable, CaseIterable {
-    case idx, cifar10, cifar100
-
-    /// The files a folder of this format must hold (IDX files may also end in `.gz`).
-    public var expectedFiles: [String] {
-        switch self {
-        case .idx: IDXRole.allCases.map(\.fileName)
-        case .cifar10: (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
-        case .cifar100: ["train.bin", "test.bin"]
-        }
-    }
-
-    var displayName: String {
-        switch self {
-        case .idx: "IDX (MNIST / Fashion-MNIST)"
-        case .cifar10: "CIFAR-10 binary"
-        case .cifar100: "CIFAR-100 binary"
-        }
-    }
-}
-
 public enum DataSource {
+    /// The largest data file accepted, 4 GiB, compressed or decompressed (Fashion-MNIST's
+    /// largest is 47 MB, a CIFAR-10 batch 30 MB). A larger file, or a gzip'd one that
+    /// declares or inflates to more, is refused before it is read or inflated further.
+    public static let maximumFileBytes = 1 << 32
+
     /// Environment variable naming the data folder.
     public static let environmentVariable = "OICSR_DATA"
     /// Where the Debian package `dataset-fashion-mnist` installs its files.
@@ -51,6 +34,11 @@ public enum DataSource {
     /// Loads the training and test sets from `folder`, whatever its format.
     /// `name` overrides the data set name derived from the format and path.
     public static func load(folder: String, name: String? = nil) throws -> DataSplits {
+        // A file rather than a folder: a data set exported as one safetensors file.
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+            return try TensorDataFile.load(path: folder, name: name)
+        }
         let (format, folder) = try locate(folder: folder)
         switch format {
         case .idx: return try loadIDX(folder: folder, name: name)
@@ -89,7 +77,7 @@ public enum DataSource {
     private static var expectation: String {
         "expected one of: " + DataFormat.allCases.map { format in
             "\(format.displayName): \(format.expectedFiles.joined(separator: ", "))"
-        }.joined(separator: "; ") + " (IDX files may be gzip'd, ending in .gz)"
+        }.joined(separator: "; ") + " (IDX files may be gzip'd, ending in .gz); or a .safetensors data file from 'python3 -m oicsr_torch export-data'"
     }
 
     // MARK: IDX
@@ -118,8 +106,11 @@ public enum DataSource {
         func split(_ imagesRole: IDXRole, _ labelsRole: IDXRole) throws -> Dataset {
             let imagesPath = try requireIDX(imagesRole, in: folder)
             let labelsPath = try requireIDX(labelsRole, in: folder)
-            let images = try IDX.images(Gzip.contents(ofFile: imagesPath), path: imagesPath)
-            let labels = try IDX.labels(Gzip.contents(ofFile: labelsPath), classes: classNames.count, path: labelsPath)
+            let images = try IDX.images(Gzip.contents(ofFile: imagesPath, maximumBytes: maximumFileBytes,
+                                                      declaredSize: IDX.declaredImagesSize(path: imagesPath)), path: imagesPath)
+            let labels = try IDX.labels(Gzip.contents(ofFile: labelsPath, maximumBytes: maximumFileBytes,
+                                                      declaredSize: IDX.declaredLabelsSize(path: labelsPath)),
+                                        classes: classNames.count, path: labelsPath)
             guard labels.count == images.count else {
                 throw DataError(file: labelsPath, problem: "\(labels.count) labels for \(images.count) images in \(imagesPath)")
             }
@@ -155,7 +146,7 @@ public enum DataSource {
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw DataError(file: path, problem: "missing file; a \(format.displayName) data set needs \(format.expectedFiles.joined(separator: ", "))")
                 }
-                let records = try CIFAR.records(Gzip.contents(ofFile: path), variant: variant, path: path)
+                let records = try CIFAR.records(Gzip.contents(ofFile: path, maximumBytes: maximumFileBytes), variant: variant, path: path)
                 labels.append(contentsOf: records.labels)
                 pixels.append(contentsOf: records.pixels)
             }
@@ -166,15 +157,39 @@ public enum DataSource {
         return DataSplits(train: try split(trainFiles), test: try split(testFiles))
     }
 
-    /// CIFAR-100's fine class names from `fine_label_names.txt` (shipped with some copies),
-    /// else the class numbers.
+    /// CIFAR-100's fine class names from `fine_label_names.txt` (shipped with some copies; a
+    /// regular file of at most 64 KiB), else the class numbers.
     private static func cifar100ClassNames(folder: String) -> [String] {
         let path = (folder as NSString).appendingPathComponent("fine_label_names.txt")
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        if let bytes = try? AtomicFile.read(path: path, maximumBytes: 1 << 16),
+           let text = String(validating: bytes, as: UTF8.self) {
             let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if names.count == 100 { return names }
         }
         return (0..<100).map(String.init)
+    }
+}
+
+// MARK: Single files
+
+extension DataSource {
+    /// Parses the bytes of one data file of `kind`, gzip'd or not, with every check that
+    /// loading it from a folder makes, and returns the number of examples it holds. `path`
+    /// only names the file in errors. For fuzzing and for checking a file on its own.
+    public static func parseFile(_ bytes: [UInt8], kind: DataFileKind, path: String) throws -> Int {
+        switch kind {
+        case .idxImages:
+            let content = try Gzip.contents(of: bytes, path: path, maximumBytes: maximumFileBytes,
+                                            declaredSize: IDX.declaredImagesSize(path: path))
+            return try IDX.images(content, path: path).count
+        case .idxLabels:
+            let content = try Gzip.contents(of: bytes, path: path, maximumBytes: maximumFileBytes,
+                                            declaredSize: IDX.declaredLabelsSize(path: path))
+            return try IDX.labels(content, classes: 10, path: path).count
+        case .cifar10, .cifar100:
+            let content = try Gzip.contents(of: bytes, path: path, maximumBytes: maximumFileBytes)
+            return try CIFAR.records(content, variant: kind == .cifar10 ? .cifar10 : .cifar100, path: path).labels.count
+        }
     }
 }
 

@@ -16,9 +16,22 @@ enum IDX {
         var pixels: [UInt8]
     }
 
+    static let imagesKind = "images (unsigned bytes, 3 dimensions)"
+    static let labelsKind = "labels (unsigned bytes, 1 dimension)"
+
+    /// The size an images file declares in its header, which bounds its decompression.
+    static func declaredImagesSize(path: String) -> Gzip.DeclaredSize {
+        Gzip.DeclaredSize(headerBytes: 16) { try declaredBytes($0, magic: imagesMagic, kind: imagesKind, path: path) }
+    }
+
+    /// The size a labels file declares in its header, which bounds its decompression.
+    static func declaredLabelsSize(path: String) -> Gzip.DeclaredSize {
+        Gzip.DeclaredSize(headerBytes: 8) { try declaredBytes($0, magic: labelsMagic, kind: labelsKind, path: path) }
+    }
+
     /// Parses an images file (magic 0x00000803). `path` only names the file in errors.
     static func images(_ bytes: [UInt8], path: String) throws -> Images {
-        let dims = try header(bytes, magic: imagesMagic, kind: "images (unsigned bytes, 3 dimensions)", path: path)
+        let dims = try header(bytes, magic: imagesMagic, kind: imagesKind, path: path)
         guard dims[1] > 0, dims[2] > 0 else {
             throw DataError(file: path, problem: "image size \(dims[1])x\(dims[2]) has a zero dimension")
         }
@@ -29,7 +42,7 @@ enum IDX {
 
     /// Parses a labels file (magic 0x00000801); every label must be below `classes`.
     static func labels(_ bytes: [UInt8], classes: Int, path: String) throws -> [Int32] {
-        let dims = try header(bytes, magic: labelsMagic, kind: "labels (unsigned bytes, 1 dimension)", path: path)
+        let dims = try header(bytes, magic: labelsMagic, kind: labelsKind, path: path)
         let values = try payload(bytes, offset: 8, dims: dims, path: path)
         var labels = [Int32]()
         labels.reserveCapacity(values.count)
@@ -65,9 +78,16 @@ enum IDX {
         return (0..<expectedDims).map { Int(bigEndianU32(bytes, at: 4 + 4 * $0)) }
     }
 
-    /// The values after the header, whose byte count must be exactly the product of `dims`.
-    private static func payload(_ bytes: [UInt8], offset: Int, dims: [Int], path: String) throws -> [UInt8] {
-        // Dimensions are u32, so the product of three may overflow even 64 bits.
+    /// The whole file's size as its header declares it: the header and the product of the
+    /// dimensions. `bytes` holds at least the header.
+    private static func declaredBytes(_ bytes: [UInt8], magic: UInt32, kind: String, path: String) throws -> Int {
+        let dims = try header(bytes, magic: magic, kind: kind, path: path)
+        return try declaredSize(offset: 4 + 4 * dims.count, dims: dims, path: path).total
+    }
+
+    /// The payload's byte count (the product of `dims`) and the file's (`offset` more).
+    /// Dimensions are u32, so the product of three may overflow even 64 bits.
+    private static func declaredSize(offset: Int, dims: [Int], path: String) throws -> (payload: Int, total: Int) {
         var count = 1
         for d in dims {
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
@@ -76,7 +96,14 @@ enum IDX {
             }
             count = product
         }
-        let expected = offset + count
+        let (total, overflow) = offset.addingReportingOverflow(count)
+        guard !overflow else { throw DataError(file: path, problem: "dimensions \(dims) are too large") }
+        return (count, total)
+    }
+
+    /// The values after the header, whose byte count must be exactly the product of `dims`.
+    private static func payload(_ bytes: [UInt8], offset: Int, dims: [Int], path: String) throws -> [UInt8] {
+        let (count, expected) = try declaredSize(offset: offset, dims: dims, path: path)
         guard bytes.count == expected else {
             let what = bytes.count < expected ? "truncated" : "\(bytes.count - expected) unexpected bytes after the data"
             throw DataError(file: path, problem: "\(what): expected \(expected) bytes for dimensions \(dims), found \(bytes.count)")

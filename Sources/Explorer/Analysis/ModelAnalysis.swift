@@ -26,6 +26,9 @@ public struct ModelAnalysis: Sendable {
     /// Every prunable space including residual stages; nil when no residual sum couples
     /// channels (e.g. convnet-s).
     public let coupled: Variant?
+    /// Identifies the weights (a hash of every channel's energies under every criterion),
+    /// so figures measured on them can be cached and recognised.
+    public let fingerprint: String
 
     public init(model: Model) throws(ArchitectureError) {
         architecture = model.architecture
@@ -33,6 +36,18 @@ public struct ModelAnalysis: Sendable {
         plain = try Self.variant(model: model, includeCoupled: false, cost: macs)
         let withCoupled = try Self.variant(model: model, includeCoupled: true, cost: macs)
         coupled = withCoupled.groups.groups.contains(where: \.isCoupled) ? withCoupled : nil
+        // FNV-1a over the energies' bits and the architecture's description.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: UInt64) {
+            hash = (hash ^ value) &* 0x100_0000_01b3
+        }
+        for byte in architecture.jsonString().utf8 { mix(UInt64(byte)) }
+        for criterion in ImportanceCriterion.allCases {
+            for energies in withCoupled.energies[criterion]?.raw ?? [] {
+                for energy in energies { mix(energy.bitPattern) }
+            }
+        }
+        fingerprint = String(hash, radix: 16)
     }
 
     /// The variant for the coupled switch; the plain one when the model has no coupled spaces.

@@ -10,49 +10,6 @@ import Synchronization
 // Sendable values cross, so Swift 6's checker proves the design rather than being told to
 // trust it.
 
-/// A model as a value: its checkpoint contents, ready to become a `Model` on any thread.
-public struct ModelSnapshot: Sendable {
-    public let file: SafeTensorsFile
-    public let info: CheckpointInfo
-
-    public init(_ model: Model, info: CheckpointInfo) {
-        file = Checkpoint.file(for: model, info: info)
-        self.info = info
-    }
-
-    /// A fresh model object with the snapshot's weights (validated as a checkpoint would be).
-    public func model() throws -> Model {
-        try Checkpoint.model(from: file, path: "(model in memory)").0
-    }
-}
-
-/// What a finished job returns: the outcome for the state machine, and the models it made.
-public struct JobResult: Sendable {
-    public var outcome: JobOutcome
-    /// A new dense model (the freshly trained default).
-    public var dense: ModelSnapshot?
-    /// A new or changed pruned model.
-    public var pruned: ModelSnapshot?
-
-    public init(outcome: JobOutcome, dense: ModelSnapshot? = nil, pruned: ModelSnapshot? = nil) {
-        self.outcome = outcome
-        self.dense = dense
-        self.pruned = pruned
-    }
-}
-
-/// Thrown by a job that noticed it was cancelled.
-public struct JobCancelled: Error {
-    public init() {}
-}
-
-/// How a job ended.
-public enum JobCompletion: Sendable {
-    case finished(JobResult)
-    case failed(String)
-    case cancelled
-}
-
 /// Between one job's thread and the UI thread: the latest progress (older reports are
 /// simply replaced: the UI only ever draws the newest), the completion, and the cancel flag.
 final class JobMailbox: Sendable {
@@ -85,29 +42,6 @@ final class JobMailbox: Sendable {
             defer { contents = Contents() }
             return (contents.progress, contents.completion)
         }
-    }
-}
-
-/// What a job's code sees: progress reporting that doubles as the cancellation check.
-public struct JobContext: Sendable {
-    let mailbox: JobMailbox
-    /// `Benchmark.now()` when the job started.
-    let start: Double
-
-    public var isCancelled: Bool { mailbox.isCancelled }
-
-    /// Posts progress; returns false once the job should stop, which is what the engine's
-    /// progress callbacks expect.
-    @discardableResult
-    public func report(share: Double, phase: String, rate: Double? = nil, unit: String = "img", detail: String = "") -> Bool {
-        mailbox.post(JobProgress(share: min(max(share, 0), 1), phase: phase, rate: rate, unit: unit,
-                                 elapsedSeconds: Benchmark.now() - start, detail: detail))
-        return !mailbox.isCancelled
-    }
-
-    /// Throws `JobCancelled` once the job should stop.
-    public func checkCancellation() throws(JobCancelled) {
-        if mailbox.isCancelled { throw JobCancelled() }
     }
 }
 

@@ -27,8 +27,9 @@ enum Jobs {
         let finished = trainer.fit(
             train: train, normalization: normalization, augmentation: Augmentation.standard(for: train),
             progress: { p in
-                context.report(share: 0.95 * p.share, phase: "epoch \(p.epoch + 1)/\(p.epochs)", rate: p.imagesPerSecond,
-                               detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))  lr \(Format.significant(Double(p.learningRate)))")
+                context.report(share: 0.95 * p.share, phase: epochPhase(p), rate: p.imagesPerSecond,
+                               detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))  lr \(Format.significant(Double(p.learningRate)))",
+                               scope: "of all")
             },
             epochFinished: { _ in })
         guard finished else { throw JobCancelled() }
@@ -49,13 +50,18 @@ enum Jobs {
                          dense: ModelSnapshot(model, info: info))
     }
 
+    /// "epoch 1/2 at 94%": the epoch and how far into it, beside the bar's share of the whole job.
+    static func epochPhase(_ p: TrainingProgress) -> String {
+        "epoch \(p.epoch + 1)/\(p.epochs) at \(Format.percent(Double(p.batch) / Double(max(p.batches, 1))))"
+    }
+
     // MARK: Pruning, evaluating, repairing
 
     /// Surgery (docs/design.md §4): a new, physically smaller model; the dense one is untouched.
     /// One round of the pruning schedule with the explorer's plan; the pruned model carries
     /// its recipe from here on.
     static func prune(dense: ModelSnapshot, plan: PruningPlan, settings: SelectionSettings, removedShare: Double, source: String,
-                      context: JobContext) throws -> JobResult {
+                      id: Int, context: JobContext) throws -> JobResult {
         context.report(share: 0, phase: "surgery")
         let model = try dense.model()
         let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: removedShare),
@@ -72,11 +78,11 @@ enum Jobs {
         recipe.pruning = schedule.record(result, plan: start, source: source)
         info.record(recipe)
         context.report(share: 1, phase: "surgery")
-        return JobResult(outcome: .pruned(macs: cost.macs, parameters: cost.parameters), pruned: ModelSnapshot(pruned, info: info))
+        return JobResult(outcome: .pruned(model: id, macs: cost.macs, parameters: cost.parameters), pruned: ModelSnapshot(pruned, info: info))
     }
 
-    /// Test-set figures and measured speed of the dense model, the pruned one, or both.
-    static func evaluate(dense: ModelSnapshot?, pruned: ModelSnapshot?, test: Dataset, context: JobContext) throws -> JobResult {
+    /// Test-set figures and measured speed of the dense model, a pruned one (`id`), or both.
+    static func evaluate(dense: ModelSnapshot?, pruned: ModelSnapshot?, id: Int?, test: Dataset, context: JobContext) throws -> JobResult {
         let parts = [dense.map { ("dense", $0) }, pruned.map { ("pruned", $0) }].compactMap { $0 }
         var figures: [String: (EvaluationSummary, SpeedSummary)] = [:]
         for (index, (name, snapshot)) in parts.enumerated() {
@@ -89,11 +95,11 @@ enum Jobs {
             figures[name] = (evaluation, speed(of: model, test: test, normalization: snapshot.info.normalization))
         }
         return JobResult(outcome: .evaluated(dense: figures["dense"]?.0, denseSpeed: figures["dense"]?.1,
-                                             pruned: figures["pruned"]?.0, prunedSpeed: figures["pruned"]?.1))
+                                             pruned: figures["pruned"]?.0, prunedSpeed: figures["pruned"]?.1, model: id))
     }
 
     /// New BatchNorm running statistics from training images (no gradient step), then the test set.
-    static func reestimateBatchNorm(pruned: ModelSnapshot, data: DataSplits, context: JobContext) throws -> JobResult {
+    static func reestimateBatchNorm(pruned: ModelSnapshot, id: Int, data: DataSplits, test: Dataset, context: JobContext) throws -> JobResult {
         let model = try pruned.model()
         let normalization = pruned.info.normalization
         do {
@@ -101,39 +107,40 @@ enum Jobs {
                 context.report(share: 0.5 * share, phase: "\(min(batchNormExamples, data.train.count)) images")
             }
         } catch is PruningCancelled { throw JobCancelled() }
-        let evaluation = try evaluate(model, data.test, normalization, context: context, shares: 0.5...1, phase: "test set")
+        let evaluation = try evaluate(model, test, normalization, context: context, shares: 0.5...1, phase: "test set")
         var info = pruned.info
         var recipe = try info.recipe(file: "the pruned model")
         recipe.batchNormReestimation = min(batchNormExamples, data.train.count)
         info.record(recipe)
-        return JobResult(outcome: .reestimated(evaluation), pruned: ModelSnapshot(model, info: info))
+        return JobResult(outcome: .reestimated(model: id, evaluation), pruned: ModelSnapshot(model, info: info))
     }
 
     /// One epoch of plain SGD (no sparsity regularizer), then the test set.
-    static func fineTune(pruned: ModelSnapshot, data: DataSplits, context: JobContext) throws -> JobResult {
+    static func fineTune(pruned: ModelSnapshot, id: Int, data: DataSplits, test: Dataset, context: JobContext) throws -> JobResult {
         let model = try pruned.model()
         let normalization = pruned.info.normalization
         do {
             try PruningSchedule.fineTune(model, train: data.train, normalization: normalization, settings: fineTuning,
                                          regularizer: RegularizerChoice(kind: .l2)) { p in
-                context.report(share: 0.9 * p.share, phase: "epoch \(p.epoch + 1)/\(p.epochs)", rate: p.imagesPerSecond,
-                               detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))")
+                context.report(share: 0.9 * p.share, phase: epochPhase(p), rate: p.imagesPerSecond,
+                               detail: "loss \(Format.fixed(p.loss, decimals: 3))  acc \(Format.percent(p.accuracy, decimals: 1))",
+                               scope: "of all")
             }
         } catch is PruningCancelled { throw JobCancelled() }
-        let evaluation = try evaluate(model, data.test, normalization, context: context, shares: 0.9...1, phase: "test set")
+        let evaluation = try evaluate(model, test, normalization, context: context, shares: 0.9...1, phase: "test set")
         var info = pruned.info
         var recipe = try info.recipe(file: "the pruned model")
         let earlier = recipe.fineTuning?.epochs ?? 0
         recipe.fineTuning = Recipe.FineTuning(epochs: earlier + fineTuning.epochs, learningRate: Double(fineTuning.learningRate))
         info.record(recipe)
-        return JobResult(outcome: .fineTuned(evaluation), pruned: ModelSnapshot(model, info: info))
+        return JobResult(outcome: .fineTuned(model: id, evaluation), pruned: ModelSnapshot(model, info: info))
     }
 
     // MARK: Saving
 
     /// Writes the pruned model beside `source` as `<name>-pruned-<pct>.safetensors`, never
     /// over an existing file, atomically.
-    static func save(pruned: ModelSnapshot, facts: PruningFacts, source: String, context: JobContext) throws -> JobResult {
+    static func save(pruned: ModelSnapshot, id: Int, facts: PruningFacts, source: String, context: JobContext) throws -> JobResult {
         context.report(share: 0, phase: "checkpoint")
         let model = try pruned.model()
         let path = savePath(source: source, removedShare: facts.removedShare)
@@ -141,7 +148,7 @@ enum Jobs {
         info.metrics = facts.metrics
         try Checkpoint.save(model, info: info, to: path)
         context.report(share: 1, phase: "checkpoint")
-        return JobResult(outcome: .saved(path: path))
+        return JobResult(outcome: .saved(model: id, path: path))
     }
 
     /// `<folder>/<stem>-pruned-<pct>.safetensors`, or with "-2", "-3", … when taken.
@@ -156,6 +163,85 @@ enum Jobs {
             counter += 1
         }
         return candidate
+    }
+
+    // MARK: Sensitivity
+
+    /// Measures what `request` lacks (docs in Analysis/Sensitivity.swift): the dense model,
+    /// the walk's points (as pruned, then after BatchNorm re-estimation), then each layer's
+    /// line. Every figure is reported and cached beside `source` as soon as it is known, so
+    /// a cancelled or paused analysis keeps what it measured.
+    static func sensitivity(_ request: SensitivityRequest, dense: ModelSnapshot, data: DataSplits, source: String,
+                            context: JobContext) throws -> JobResult {
+        var table = request.table
+        let model = try dense.model()
+        let normalization = dense.info.normalization
+        let test = data.test.subset(first: min(table.examples, data.test.count))
+        let groups = ChannelGroups(graph: model.graph, includeCoupled: request.key.coupled)
+        let widths = groups.groups.map(\.width)
+        let shares = SensitivityTable.layerShares
+        let layerWork = request.layers.reduce(0) { total, layer in
+            total + shares.count - (table.layerCurve(criterion: request.key.criterion, group: layer.name)?.count ?? 0)
+        }
+        // Units of work: an evaluation is one, a BatchNorm re-estimation one.
+        let total = Double(max(1, (table.denseTop1 == nil ? 1 : 0) + 3 * request.walkPoints.count + layerWork))
+        var done = 0.0
+        let start = Benchmark.now()
+        var evaluated = 0
+        func report(_ phase: String, within: Double = 0) -> Bool {
+            let seconds = max(Benchmark.now() - start, 1e-9)
+            return context.report(share: (done + within) / total, phase: phase, rate: Double(evaluated) / seconds,
+                                  sensitivity: table)
+        }
+        func top1(_ model: Model, _ phase: String) throws -> Double {
+            let evaluation = Evaluator.evaluate(model, dataset: test, normalization: normalization) { share in
+                report(phase, within: share)
+            }
+            guard let evaluation else { throw JobCancelled() }
+            evaluated += test.count
+            done += 1
+            return evaluation.top1
+        }
+        func keep() {
+            try? table.save(checkpoint: source)
+            _ = report("saved")
+        }
+
+        if table.denseTop1 == nil {
+            table.denseTop1 = try top1(model, "dense model")
+            keep()
+        }
+        let walkKey = SensitivityTable.walkKey(request.key)
+        for point in request.walkPoints {
+            let phase = "walk at \(Format.percent(point.removedShare)) FLOPs"
+            let pruned = try Surgery.prune(model, groups: groups, plan: point.plan)
+            let asPruned = try top1(pruned, phase)
+            let repaired = pruned.reestimateBatchNormStatistics(dataset: data.train, normalization: normalization,
+                                                                examples: table.batchNormExamples) { share in
+                report(phase + ", BN", within: share)
+            }
+            guard repaired else { throw JobCancelled() }
+            done += 1
+            let afterBatchNorm = try top1(pruned, phase + ", BN")
+            table.walks[walkKey, default: []].append(SensitivityTable.WalkPoint(
+                removedShare: point.removedShare, steps: point.steps, asPruned: asPruned, afterBatchNorm: afterBatchNorm))
+            keep()
+        }
+        for layer in request.layers {
+            let key = SensitivityTable.layerKey(criterion: request.key.criterion, group: layer.name)
+            var curve = table.layers[key] ?? []
+            for index in curve.count..<shares.count {
+                let count = SensitivityTable.removedChannels(width: layer.ascending.count, shareIndex: index)
+                var removed = widths.map { _ in [Int]() }
+                removed[layer.group] = layer.ascending.prefix(count).sorted()
+                let pruned = try Surgery.prune(model, groups: groups, plan: PruningPlan(widths: widths, removed: removed))
+                curve.append(try top1(pruned, "\(layer.name) -\(Format.percent(shares[index]))"))
+                table.layers[key] = curve
+                _ = report(layer.name)
+            }
+            keep()
+        }
+        return JobResult(outcome: .sensitivity(table))
     }
 
     // MARK: Pieces

@@ -2,14 +2,17 @@ import Canvas
 import Pruning
 
 // render(state, size) → Grid: the whole screen. This file draws what every view shares
-// (header, target line, step note, status line, key hints, overlays) and hands the main
-// box to the view in use.
+// (header, target line, step note, status line, key hints, overlays) and hands the body
+// to the view in use. Text is laid out in whole parts (segments, list items, words): when
+// a line is too short, the least important parts are left out rather than cut mid-word.
 
 public enum ExplorerView {
     /// The screen for `state` on a terminal of `size`.
     public static func render(_ state: ExplorerState, size: Size) -> Grid {
         var grid = Grid(size: size)
-        let layout = ScreenLayout(size: size)
+        var state = state
+        if state.size != size { state.send(.resize(size)) }
+        let layout = state.layout
         if layout.isTooSmall {
             drawTooSmall(state, into: &grid)
             return grid
@@ -21,15 +24,17 @@ public enum ExplorerView {
             drawHeader(state, layout: layout, into: &grid)
             drawTargetLine(state, area: layout.target, into: &grid)
             switch state.view {
-            case .overview: OverviewView.draw(state, layout: layout, into: &grid)
+            case .overview:
+                OverviewView.draw(state, layout: layout, into: &grid)
+                if let side = layout.side { Panels.drawSide(state, area: side, into: &grid) }
             case .group: GroupView.draw(state, layout: layout, into: &grid)
-            case .results: ResultsView.drawMain(state, area: layout.main, into: &grid)
+            case .sensitivity: SensitivityView.draw(state, layout: layout, into: &grid)
+            case .results: ResultsView.draw(state, layout: layout, into: &grid)
+            case .compare: CompareView.draw(state, layout: layout, into: &grid)
             }
-            if let side = layout.side { ResultsView.drawSidePanel(state, area: side, into: &grid) }
-            if let strip = layout.costStrip { ResultsView.drawCostStrip(state, area: strip, into: &grid) }
-            drawNote(state, area: layout.note, into: &grid)
-            drawStatus(state, area: layout.status, into: &grid)
-            grid.render(KeyHints(ExplorerKeys.hints(for: state.view, hasCoupled: state.hasCoupledChannels)), in: layout.hints)
+            let longMessage = drawStatus(state, layout: layout, into: &grid)
+            if !longMessage { drawNote(state, area: layout.note, into: &grid) }
+            grid.render(KeyHints(ExplorerKeys.hints(for: state)), in: layout.hints)
         }
         drawOverlay(state, into: &grid)
         return grid
@@ -37,21 +42,35 @@ public enum ExplorerView {
 
     // MARK: Shared lines
 
+    /// The view tabs and where they are drawn in the header (the mouse picks them).
+    static func tabs(_ state: ExplorerState, area: Rect) -> [(view: ExplorerState.View, rect: Rect)] {
+        let views = state.availableViews
+        let width = views.reduce(0) { $0 + tabTitle($1).count + 2 }
+        var x = area.maxX - width
+        return views.map { view in
+            defer { x += tabTitle(view).count + 2 }
+            return (view, Rect(x: x, y: area.y, width: tabTitle(view).count + 2, height: 1))
+        }
+    }
+
+    /// "3 Sensitivity": the key that shows the view, and its name.
+    static func tabTitle(_ view: ExplorerState.View) -> String {
+        "\(view.rawValue + 1) \(view.title)"
+    }
+
     private static func drawHeader(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
         let area = layout.header
-        var tabs: [(String, Style)] = []
-        for view in ExplorerState.View.allCases {
-            tabs.append((" \(view.title) ", view == state.view ? .selected : .dim))
+        let tabs = tabs(state, area: area)
+        for (view, rect) in tabs {
+            grid.put(" \(tabTitle(view)) ", x: rect.x, y: rect.y, style: view == state.view ? .selected : .dim, clip: area)
         }
-        let tabsWidth = tabs.reduce(0) { $0 + $1.0.count }
-        let (left, right) = area.splitRight(tabsWidth)
-        var x = grid.put(" oicsr ", x: left.x, y: left.y, style: .title, clip: left)
+        let left = Rect(x: area.x, y: area.y, width: (tabs.first?.rect.x ?? area.maxX) - area.x - 1, height: 1)
+        let x = grid.put(" oicsr ", x: left.x, y: left.y, style: .title, clip: left)
         let model = state.model
         let trained = model.regularizer.kind == .l2 ? "L2" : "\(model.regularizer.kind.rawValue) λ \(Format.significant(model.regularizer.lambda))"
-        grid.put(" \(model.name) · \(trained) · \(model.dataset) · \(fileName(model.path))",
-                 in: Rect(x: x, y: left.y, width: left.maxX - x, height: 1), style: .dim)
-        x = right.x
-        for (text, style) in tabs { x = grid.put(text, x: x, y: right.y, style: style, clip: right) }
+        var parts: [(String, Style)] = [(model.name, .normal), (trained, .dim), (model.dataset, .dim), (fileName(model.path), .dim)]
+        if let comparison = state.comparison { parts.append(("vs " + fileName(comparison.model.path), .dim)) }
+        drawSegments(parts, area: Rect(x: x, y: left.y, width: left.maxX - x, height: 1), indent: 1, into: &grid)
     }
 
     /// The target, where the walk's cursor is, and the settings in use; trailing parts are
@@ -74,28 +93,44 @@ public enum ExplorerView {
         drawSegments(parts, area: area, into: &grid)
     }
 
-    /// Segments separated by " · ", as many whole ones as fit (the first is always shown),
-    /// from `indent` cells into `area`.
+    /// Segments separated by " · ", as many whole ones as fit (the first is always shown,
+    /// cut with "…" only when it alone is too long), from `indent` cells into `area`.
     static func drawSegments(_ parts: [(String, Style)], area: Rect, indent: Int = 1, into grid: inout Grid) {
         var x = area.x + indent
         for (index, (text, style)) in parts.enumerated() {
             let separator = index == 0 ? "" : " · "
             if index > 0, x + separator.count + text.count > area.maxX { break }
             x = grid.put(separator, x: x, y: area.y, style: .dim, clip: area)
-            x = grid.put(text, x: x, y: area.y, style: style, clip: area)
+            if index == 0 {
+                grid.put(text, in: Rect(x: x, y: area.y, width: area.maxX - x, height: 1), style: style)
+                x += text.count
+            } else {
+                x = grid.put(text, x: x, y: area.y, style: style, clip: area)
+            }
         }
     }
 
-    /// What the last step took and why; a message instead while a job holds the status line.
-    private static func drawNote(_ state: ExplorerState, area: Rect, into grid: inout Grid) {
-        if state.job != nil, let message = state.message {
-            grid.put(" " + message.text, in: area, style: style(of: message))
-            return
+    /// The first of `variants` (longest first) that fits `width`; the last one otherwise.
+    static func firstFitting(_ variants: [String], width: Int) -> String {
+        variants.first { $0.count <= width } ?? variants.last ?? ""
+    }
+
+    /// "prefix a, b, c, +2 more": whole items only, saying how many are left out.
+    static func drawList(_ prefix: String, _ items: [String], area: Rect, style: Style = .dim, into grid: inout Grid) {
+        var shown = items.count
+        func text(_ count: Int) -> String {
+            prefix + items.prefix(count).joined(separator: ", ") + (count < items.count ? (count > 0 ? ", " : "") + "+\(items.count - count) more" : "")
         }
+        while shown > 0, text(shown).count > area.width { shown -= 1 }
+        grid.put(text(shown), in: area, style: style)
+    }
+
+    /// What the last step took and why.
+    private static func drawNote(_ state: ExplorerState, area: Rect, into grid: inout Grid) {
         guard let walk = state.walk else { return }
         let steps = state.settings.steps
         guard steps > 0 else {
-            grid.put(" nothing selected yet: + raises the target, ] steps the greedy walk one channel", in: area, style: .dim)
+            drawSegments([("nothing selected yet: + raises the target", .dim), ("] steps the greedy walk one channel", .dim)], area: area, into: &grid)
             return
         }
         let step = walk.selection.steps[steps - 1]
@@ -103,20 +138,31 @@ public enum ExplorerView {
         let parts: [(String, Style)] = [
             ("step \(steps): \(state.groups[step.group].name) #\(step.channel) went", .accent),
             ("normalised energy \(Format.significant(step.normalizedEnergy)) (\(walk.key.normalization.summary))", .normal),
-            ("FLOPs after \(Format.compact(Double(step.after.macs))) MACs (\(Format.change(from: before, to: Double(step.after.macs))))", .normal),
+            ("MACs after \(Format.compact(Double(step.after.macs))) (\(Format.change(from: before, to: Double(step.after.macs))))", .normal),
         ]
         drawSegments(parts, area: area, into: &grid)
     }
 
-    private static func drawStatus(_ state: ExplorerState, area: Rect, into grid: inout Grid) {
-        let inner = area.inset(horizontal: 1, vertical: 0)
+    /// The running job's progress, or the message (over the note too when it needs two
+    /// lines). Returns whether the note's line was used.
+    private static func drawStatus(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) -> Bool {
+        let inner = layout.status.inset(horizontal: 1, vertical: 0)
+        if let typing = state.filterInput {
+            grid.put("filter: /\(typing)▏  (Enter keeps it, Esc clears it)", in: inner, style: .accent)
+            return false
+        }
         if let job = state.job {
+            var usedNote = false
+            if let message = state.message {
+                grid.put(" " + message.text, in: layout.note, style: style(of: message))
+                usedNote = true
+            }
             let progress = job.progress
             var label = job.kind.label
             if let phase = progress?.phase, !phase.isEmpty { label += " " + phase }
-            if job.isCancelling { label += " (cancelling)" }
-            let bar = ProgressBar(label: label, fraction: progress?.share ?? 0, rate: progress?.rate,
-                                  unit: progress?.unit ?? "img", etaSeconds: progress?.etaSeconds,
+            if job.isCancelling { label += " (stopping)" }
+            let bar = ProgressBar(label: label, fraction: progress?.share ?? 0, scope: progress?.scope, rate: progress?.rate,
+                                  unit: progress?.unit ?? "img", etaSeconds: job.eta.secondsLeft, showsEta: true,
                                   cancelHint: job.isCancelling ? nil : "Esc cancels")
             if let detail = progress?.detail, !detail.isEmpty, inner.width >= 100 {
                 let (barArea, detailArea) = inner.splitRight(min(34, detail.count + 2))
@@ -125,12 +171,21 @@ public enum ExplorerView {
             } else {
                 grid.render(bar, in: inner)
             }
-            return
+            return usedNote
         }
-        if let message = state.message {
-            let prefix = message.kind == .error ? "error: " : ""
-            grid.put(prefix + message.text, in: inner, style: style(of: message))
+        guard let message = state.message else { return false }
+        let text = (message.kind == .error ? "error: " : "") + message.text
+        if text.count <= inner.width {
+            grid.put(text, in: inner, style: style(of: message))
+            return false
         }
+        let lines = Text.wrapped(text, width: inner.width)
+        let two = Rect(x: inner.x, y: layout.note.y, width: inner.width, height: 2)
+        for (index, line) in lines.prefix(2).enumerated() {
+            grid.put(index == 1 && lines.count > 2 ? Text.truncated(line + " " + lines[2...].joined(separator: " "), width: inner.width) : line,
+                     in: two.row(index), style: style(of: message))
+        }
+        return true
     }
 
     static func style(of message: ExplorerState.Message) -> Style {
@@ -144,12 +199,18 @@ public enum ExplorerView {
     // MARK: Overlays and the too-small screen
 
     private static func drawOverlay(_ state: ExplorerState, into grid: inout Grid) {
-        guard !ScreenLayout(size: grid.size).isTooSmall else { return }
+        guard !ScreenLayout(size: grid.size, view: .overview).isTooSmall else { return }
         switch state.overlay {
         case .help(let scroll)?:
-            grid.render(HelpOverlay(ExplorerKeys.table, title: "Keys", footer: "Esc closes", scrollOffset: scroll), in: grid.bounds)
+            grid.render(HelpOverlay(ExplorerKeys.table, title: "Keys", footer: "Esc closes", scrollOffset: scroll,
+                                    scrollHint: "j/k, g/G scroll"), in: grid.bounds)
         case .confirmQuit(let reason)?:
             grid.render(Dialog(title: "Quit", message: reason, choices: [.init("y", "quit"), .init("n", "stay")]), in: grid.bounds)
+        case .confirmDiscard(let id)?:
+            let name = state.results.models.first { $0.id == id }?.name ?? "#\(id)"
+            grid.render(Dialog(title: "Prune again",
+                               message: "The session keeps \(ExplorerState.keptModels) pruned models and none is saved. Drop the oldest, \(name) (unsaved), to make room?",
+                               choices: [.init("y", "drop it"), .init("n", "keep it")]), in: grid.bounds)
         case nil:
             break
         }

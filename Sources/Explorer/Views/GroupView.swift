@@ -9,17 +9,21 @@ import Pruning
 // Heights are logarithmic: sparsity training drives energies over orders of magnitude, and
 // on a linear scale everything but the largest channels would be a sliver.
 // Under the chart: the channel under the cursor, and every weight that lives or dies with it.
+// The cursor starts on the leftmost bar; when the channels do not fit, the bottom border
+// says which are shown ("◂ 1-78 of 128 ▸").
 
 enum GroupView {
     static func draw(_ state: ExplorerState, layout: ScreenLayout, into grid: inout Grid) {
+        if let side = layout.side { Panels.drawSide(state, area: side, into: &grid) }
+        if let strip = layout.strip { Panels.drawStrip(state, area: strip, into: &grid) }
         guard let walk = state.walk, state.group < state.groups.count else { return }
         let g = state.group
         let group = state.groups[g]
         let steps = state.settings.steps
         let removed = walk.removedCount(group: g, steps: steps)
         let order = state.channelOrder
-        Box(title: "\(group.name) · \(group.width) channels · \(removed) selected ×",
-            footer: state.order == .energy ? "by energy, o: by index" : "by index, o: by energy")
+        Box(title: "\(group.name) · \(group.width) channels · \(removed) taken ×",
+            footer: state.order == .energy ? "by energy, lowest first · o: by index" : "by index · o: by energy")
             .render(into: &grid, area: layout.main)
         let parts = layout.layerParts
 
@@ -38,15 +42,29 @@ enum GroupView {
         grid.render(chart, in: parts.chart)
 
         let shown = chart.visibleRange(in: parts.chart)
-        var facts: [(String, Style)] = [("normalised energy (\(walk.key.normalization.summary)), log scale", .normal)]
+        var facts: [(String, Style)] = [("normalised energy (\(walk.key.normalization.summary)), log", .normal)]
         if let cut = walk.cut(steps: steps) { facts.append(("cut ─ \(Format.significant(cut))", .threshold)) }
-        let zeros = energies.filter { $0 == 0 }.count
-        if zeros > 0 { facts.append(("\(zeros) at zero energy", .normal)) }
+        if walk.deadCounts[g] > 0 { facts.append(("\(walk.deadCounts[g]) at zero", .normal)) }
         facts.append(("\(walk.allowance(group: g)) of \(group.width) may go (cap, floor)", .dim))
-        if shown.count < order.count { facts.append(("showing \(shown.lowerBound + 1)-\(shown.upperBound) of \(order.count)", .hint)) }
         ExplorerView.drawSegments(facts, area: parts.facts, indent: 0, into: &grid)
+        if shown.count < order.count {
+            // Where the window is, in the bottom border: "◂ 1-78 of 128 ▸".
+            let text = " \(shown.lowerBound > 0 ? "◂ " : "")\(shown.lowerBound + 1)-\(shown.upperBound) of \(order.count)\(shown.upperBound < order.count ? " ▸" : "") "
+            grid.put(text, x: layout.main.x + 2, y: layout.main.maxY - 1, style: .hint, clip: layout.main)
+        }
 
         drawDetail(state, walk: walk, group: group, area: parts.detail, into: &grid)
+    }
+
+    /// The channel drawn at screen column `x`, if any.
+    static func channel(at x: Int, _ state: ExplorerState) -> Int? {
+        let layout = state.layout
+        let chart = layout.layerParts.chart
+        let order = state.channelOrder
+        let width = layout.barWidth(channels: order.count)
+        guard x >= chart.x, x < chart.maxX else { return nil }
+        let position = state.channelScroll + (x - chart.x) / width
+        return position < order.count ? order[position] : nil
     }
 
     /// The channel under the cursor: its energies, rank and fate; then what it is coupled to.
@@ -58,17 +76,17 @@ enum GroupView {
         let step = walk.stepOf[g][c]
         let fate: (String, Style)
         if step < state.settings.steps {
-            fate = ("× selected at step \(step + 1)", .pruned.bold())
+            fate = ("taken at step \(step + 1)", .pruned.bold())
         } else if step == .max {
-            fate = ("· kept: the cap stops the walk first", .kept)
+            fate = ("kept: the cap stops the walk first", .kept)
         } else {
-            fate = ("· kept until step \(step + 1)", .kept)
+            fate = ("kept until step \(step + 1)", .kept)
         }
         ExplorerView.drawSegments([
             ("channel \(c)", .accent),
             ("rank \(rank)/\(group.width)", .normal),
-            ("energy \(Format.significant(raw)) raw, \(Format.significant(walk.normalized[g][c])) normalised", .normal),
             fate,
+            ("energy \(Format.significant(raw)) raw, \(Format.significant(walk.normalized[g][c])) normalised", .normal),
         ], area: area.row(0), indent: 0, into: &grid)
 
         var out = group.producers.map { "\($0) filter \(c)" }
@@ -79,8 +97,12 @@ enum GroupView {
             return f == 1 ? "\(consumer.layer) input \(first)" : "\(consumer.layer) inputs \(first)-\(first + f - 1)"
         }
         let coupled = group.isCoupled ? " (coupled across \(group.producers.count) layers)" : ""
-        grid.put("lives in\(coupled): " + out.joined(separator: ", ") + " → " + inputs.joined(separator: ", "),
-                 in: area.row(1), style: .dim)
+        let line = "lives in\(coupled): " + out.joined(separator: ", ") + " → " + inputs.joined(separator: ", ")
+        if line.count <= area.width {
+            grid.put(line, in: area.row(1), style: .dim)
+        } else {
+            ExplorerView.drawList("lives in\(coupled): ", out + inputs, area: area.row(1), into: &grid)
+        }
     }
 }
 

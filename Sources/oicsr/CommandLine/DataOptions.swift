@@ -4,7 +4,7 @@ import Foundation
 /// `--data` and `--limit`: the data set a command trains or evaluates on.
 struct DataOptions {
     static let data = Option.text("data", placeholder: "DIR", defaultDescription: "$\(DataSource.environmentVariable), else Fashion-MNIST",
-                                  help: "data folder: MNIST-format IDX or CIFAR binary")
+                                  help: "data: a folder of MNIST-format IDX or CIFAR binary files, or a .safetensors data file (python3 -m oicsr_torch export-data)")
     static let limit = Option.count("limit", default: nil, help: "use only the first N training and test examples")
     static let declarations = [data.declaration, limit.declaration]
 

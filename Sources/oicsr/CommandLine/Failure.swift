@@ -43,24 +43,3 @@ enum Failure {
         return status
     }
 }
-
-enum Console {
-    static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-
-    static var stderrIsTerminal: Bool { isatty(2) == 1 }
-    static var stdoutIsTerminal: Bool { isatty(1) == 1 }
-
-    /// Writes to stderr without a newline (progress bars redraw their line).
-    static func status(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-
-    /// `value` as pretty, key-sorted JSON on stdout.
-    static func printJSON<T: Encodable>(_ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try! encoder.encode(value), as: UTF8.self))
-    }
-}

@@ -26,14 +26,20 @@ enum ModelSource {
         case .builtIn(let builtIn):
             return builtIn.architecture(input: input, classes: classes)
         case .architectureFile(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw DataError(file: path, problem: "cannot read the architecture file")
+            let bytes: [UInt8]
+            do {
+                bytes = try AtomicFile.read(path: path, maximumBytes: Self.maximumArchitectureBytes)
+            } catch let error as FileIOError {
+                throw DataError(file: path, problem: error.problem)
             }
-            return try Architecture.parse(data, source: path)
+            return try Architecture.parse(Data(bytes), source: path)
         case .checkpoint(let path):
             return try Checkpoint.load(path: path).1.architecture
         }
     }
+
+    /// The largest architecture file read: far more than any real network's JSON needs.
+    static let maximumArchitectureBytes = 16 << 20
 
     var checkpointPath: String? {
         if case .checkpoint(let path) = self { return path }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// `--out FILE` and `--force`: where a command writes, checked before any work so a long run
@@ -16,13 +17,17 @@ struct OutputOptions {
         if let source, Self.samePath(path, source) {
             throw UsageError(argument: "--\(option)", problem: "\(path) is the source model; write to another file")
         }
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return }
-        let type = status.st_mode & S_IFMT
-        if type != S_IFREG && type != S_IFLNK {
-            throw UsageError(argument: "--\(option)", problem: "\(path) exists and is not a regular file; it is never replaced")
+        // Devices, FIFOs, folders and links to them are never replaced, --force or not.
+        do {
+            try AtomicFile.checkReplaceable(path: path)
+        } catch let error as FileIOError {
+            throw UsageError(argument: "--\(option)", problem: error.description)
+        } catch {
+            throw UsageError(argument: "--\(option)", problem: "\(path): \(error)")
         }
-        if !force { throw UsageError(argument: "--\(option)", problem: "\(path) exists; \(existsHint)") }
+        if FileManager.default.fileExists(atPath: path) && !force {
+            throw UsageError(argument: "--\(option)", problem: "\(path) exists; \(existsHint)")
+        }
     }
 
     static func samePath(_ a: String, _ b: String) -> Bool {

@@ -2,22 +2,24 @@ import Canvas
 import Foundation
 
 /// Progress of long work on stderr: a bar redrawn in place on a terminal, plain lines
-/// (about every 10%, no escape codes) otherwise.
+/// (about every 10%, no escape codes) otherwise; both with the time left once there is an
+/// estimate (`EtaEstimator`: the pace since the first report, so start-up does not count).
 final class ProgressLine {
     private let interactive = Console.stderrIsTerminal
     private var lastDraw = 0.0
     private var lastPlainShare = -1.0
     private let start = Date()
+    private var eta = EtaEstimator()
 
     /// `share` 0…1 of the whole job; `detail` is appended after the bar.
     func update(label: String, share: Double, detail: String) {
         let now = Date().timeIntervalSince(start)
+        eta.add(share: share, elapsedSeconds: now)
         if interactive {
             guard now - lastDraw >= 0.1 || share >= 1 else { return }
             lastDraw = now
             // The explorer's progress bar widget, drawn into a one-line grid.
-            let bar = ProgressBar(label: label, fraction: share,
-                                  etaSeconds: ProgressBar.estimatedSecondsLeft(fraction: share, elapsedSeconds: now),
+            let bar = ProgressBar(label: label, fraction: share, etaSeconds: eta.secondsLeft, showsEta: true,
                                   cancelHint: "Ctrl-C stops")
             let barWidth = 64
             var grid = Grid(width: barWidth, height: 1)
@@ -26,7 +28,8 @@ final class ProgressLine {
         } else {
             guard share - lastPlainShare >= 0.1 || share >= 1 else { return }
             lastPlainShare = share
-            Console.error("\(label) \(Int(share * 100))% \(detail)")
+            let left = eta.secondsLeft.map { " ETA " + Format.duration(seconds: $0) } ?? ""
+            Console.error("\(label) \(Int(share * 100))%\(left) \(detail)")
         }
     }
 

@@ -135,7 +135,7 @@ enum TrainCommand {
         if !options.json {
             let macs = model.graph.cost.macs
             let penalty = regularizer.kind == .l2 ? "" : ", \(regularizer.kind.rawValue) λ=\(regularizer.options.lambda)"
-            Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epochs\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
+            Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s")\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
         }
         Interruption.install()
         let progress = ProgressLine()
@@ -148,7 +148,8 @@ enum TrainCommand {
             progress: { p in
                 guard diverged == nil else { return false }
                 guard p.loss.isFinite else { diverged = (p.epoch + 1, p.batch); return false }
-                progress.update(label: "epoch \(p.epoch + 1)/\(p.epochs)", share: p.share,
+                // The bar shows the share of the whole run; the label says which epoch it is in.
+                progress.update(label: "training (epoch \(p.epoch + 1)/\(p.epochs))", share: p.share,
                                 detail: String(format: "loss %.3f acc %.1f%% lr %.4f %.0f img/s", p.loss, p.accuracy * 100, p.learningRate, p.imagesPerSecond))
                 return !Interruption.isRequested
             },

@@ -75,3 +75,17 @@ func lineDiff(expected: String, actual: String) -> String {
     }
     return report.joined(separator: "\n")
 }
+
+/// Whether a line shows a word cut short with "…" (a letter right before it): the screens
+/// leave out whole parts instead. "10…90%" (a range) and "ETA      …" (no estimate yet) are
+/// not cut words.
+func hasCutWord(_ lines: [String]) -> Bool {
+    lines.contains { line in
+        var previous: Character = " "
+        for character in line {
+            if character == "…", previous.isLetter { return true }
+            previous = character
+        }
+        return false
+    }
+}

@@ -1,0 +1,26 @@
+import Canvas
+import Pruning
+
+/// What decides the selection. Every change to one of these is undoable.
+public struct SelectionSettings: Hashable, Sendable {
+    public var criterion: ImportanceCriterion
+    public var normalization: EnergyNormalization
+    /// Offer the residual channels coupled across a stage too (ResNets only).
+    public var coupled: Bool
+    /// Share of FLOPs (MACs) to remove, 0…1, as the user set it.
+    public var target: Double
+    /// Channels of the walk taken: the cursor that [ and ] move one at a time.
+    public var steps: Int
+
+    public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard,
+                coupled: Bool = false, target: Double = 0, steps: Int = 0) {
+        self.criterion = criterion
+        self.normalization = normalization
+        self.coupled = coupled
+        self.target = target
+        self.steps = steps
+    }
+
+    /// What the walk depends on (not where it stops).
+    public var walkKey: WalkKey { WalkKey(criterion: criterion, normalization: normalization, coupled: coupled) }
+}
