@@ -235,6 +235,23 @@ struct CLITests {
         #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
     }
 
+    @Test func trainingReportsThePenalty() throws {
+        let w = try Workspace()
+        let trained = try w.train(extra: ["--reg", "oicsr-gl", "--lambda", "0.01", "--reg-step", "subgradient", "--json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+        let regularizer = result["regularizer"] as? [String: Any]
+        #expect(regularizer?["kind"] as? String == "oicsr-gl" && regularizer?["step"] as? String == "subgradient")
+        let epochs = try #require(result["epochs"] as? [[String: Any]])
+        #expect(epochs.count == 2 && epochs.allSatisfy { ($0["penalty"] as? Double).map { $0 > 0 } == true }, "\(trained.stdout)")
+
+        let logged = try w.train("log.safetensors", extra: ["--reg", "gl", "--lambda", "0.01"])
+        #expect(logged.stderr.contains("gl penalty"), "the epoch line reports the penalty: \(logged.stderr)")
+        let plain = try w.train("plain.safetensors", extra: ["--json"])
+        let epochs2 = (try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])?["epochs"] as? [[String: Any]]
+        #expect(epochs2?.allSatisfy { $0["penalty"] as? Double == 0 } == true, "weight decay alone reports no penalty")
+    }
+
     @Test func modelWithoutPrunableChannels() throws {
         let w = try Workspace()
         try Data(#"{"name": "flat", "input": [1, 28, 28], "classes": 10, "layers": [{"name": "flatten", "kind": "flatten"}, {"name": "fc", "kind": "linear", "out": 10}]}"#.utf8)
