@@ -161,8 +161,9 @@ enum StudyCommand {
         func validate(_ model: Model, _ label: String) throws -> Double { try log.evaluate(model, validation, normalization, label).top1 }
 
         // 1. Per architecture: λ by validation top-1 at 50% of MACs removed (the best selection
-        //    for each model, so λ does not depend on the default); then every selection on the
-        //    chosen λ and the next smaller one, early and late.
+        //    for each model, so λ does not depend on the default), among the values whose dense
+        //    model stays within 5 points of L2's; then every selection on the chosen λ, early
+        //    and late.
         var sweep: [SweepRun] = [], selection: [SelectionPoint] = []
         var lambda: [String: [String: Double]] = [:]
         var caches: [String: ModelCache] = [:]
@@ -170,6 +171,7 @@ enum StudyCommand {
             let architecture = builtIn.architecture(input: input, classes: train.classes)
             let cache = ModelCache(folder: options.cache, architecture: architecture, train: train, normalization: normalization, epochs: options.epochs)
             caches[architecture.name] = cache
+            var reference = 0.0
             for variant in Variant.all {
                 var scores: [Double: Double] = [:]
                 var pending = variant.kind == .l2 ? [0.0] : (options.quick ? [0.1] : LambdaLadder.initial)
@@ -191,7 +193,12 @@ enum StudyCommand {
                                           bestSelection: best.name, seconds: Date().timeIntervalSince(t0)))
                     log.line(String(format: "%@ %@ λ=%g: validation dense %.2f%%, 50%% pruned %.2f%% (%@)", architecture.name, variant.name,
                                     value, dense * 100, best.top1 * 100, best.name))
-                    scores[value] = best.top1
+                    if variant.kind == .l2 { reference = dense }
+                    // A λ whose dense model falls more than 5 points below L2's is not a candidate
+                    // (the subgradient with BatchNorm can leave running statistics that no longer
+                    // fit the weights); among such values the smaller is preferred, so the ladder
+                    // extends downwards.
+                    scores[value] = dense >= reference - 0.05 ? best.top1 : -1 - value
                     if variant.kind != .l2, !options.quick, pending.isEmpty, scores.count < maxLambdas, let next = LambdaLadder.next(after: scores) {
                         pending.append(next)
                     }

@@ -84,7 +84,7 @@ enum StudyReport {
             """
         for architecture in r.architectures {
             md += "\n## \(architecture)\n\n![test top-1 against MACs removed](oicsr-study-\(architecture).svg)\n\n"
-            md += "### λ sweep (validation)\n\nValidation top-1 of the dense model and at 50% of MACs removed, as pruned, under the selection that kept the most; the training loss and penalty of the last epoch. λ is extended until the best value has a tried neighbour on both sides.\n\n"
+            md += "### λ sweep (validation)\n\nValidation top-1 of the dense model and at 50% of MACs removed, as pruned, under the selection that kept the most; the training loss and penalty (mean over the last epoch). The chosen λ keeps the most at 50% among the values whose dense model is within 5 points of L2's; λ is extended until it has a tried neighbour on both sides.\n\n"
             md += "| regularizer | λ | train loss | penalty | dense | 50% pruned | best selection | chosen |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
             for run in r.sweep where run.architecture == architecture {
                 let chosen = r.lambda[architecture]?[run.variant] == run.lambda
