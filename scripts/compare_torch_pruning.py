@@ -128,43 +128,79 @@ def ignored_layers(model, architecture):
     return ignored
 
 
+def make_pruner(model, architecture, ratio):
+    import torch_pruning as tp
+    return tp.pruner.MetaPruner(
+        model, torch.zeros(1, 1, 28, 28), importance=tp.importance.GroupMagnitudeImportance(p=2),
+        global_pruning=True, pruning_ratio=ratio, max_pruning_ratio=0.5,
+        ignored_layers=ignored_layers(model, architecture))
+
+
 def torch_pruning(model, architecture, n_pruned, total_channels):
     """A copy of `model` pruned by Torch-Pruning to `n_pruned` channels by its global threshold."""
-    import torch_pruning as tp
     pruned = copy.deepcopy(model)
     # TP prunes len(imp) - int(total * (1 - ratio)) channels; this ratio asks for n_pruned.
-    ratio = (n_pruned - 0.5) / total_channels
-    pruner = tp.pruner.MetaPruner(
-        pruned, torch.zeros(1, 1, 28, 28), importance=tp.importance.GroupMagnitudeImportance(p=2),
-        global_pruning=True, pruning_ratio=ratio, max_pruning_ratio=0.5,
-        ignored_layers=ignored_layers(pruned, architecture))
-    pruner.step()
+    make_pruner(pruned, architecture, (n_pruned - 0.5) / total_channels).step()
     pruned.eval()
     return pruned
 
 
-def prunable_channels(model, architecture):
+def importances(model, architecture):
+    """Torch-Pruning's importance of every channel of every group it would rank, computed by the
+    library on a throw-away copy, with the block whose width each group sets."""
+    copy_ = copy.deepcopy(model)
+    pruner = make_pruner(copy_, architecture, 0.5)
+    names = {m: n for n, m in copy_.named_modules()}
+    groups = []
+    for group in pruner.DG.get_all_groups(ignored_layers=pruner.ignored_layers, root_module_types=pruner.root_module_types):
+        if not pruner._check_pruning_ratio(group):
+            continue
+        imp = pruner.estimate_importance(group)
+        if imp is not None:
+            groups.append((names[group[0].dep.target.module], imp.detach().cpu()))
+    return groups
+
+
+def widths_after(architecture, groups, n_pruned):
+    """Widths Torch-Pruning's global threshold leaves when it prunes `n_pruned` channels: every
+    channel whose importance is at most the n-th smallest goes (as its MetaPruner does)."""
+    everything = torch.cat([imp for _, imp in groups])
+    threshold = torch.topk(everything, k=n_pruned, largest=False)[0][-1]
+    return {name: int((imp > threshold).sum()) for name, imp in groups}
+
+
+def build_with(architecture, widths):
     if architecture == "convnet-s":
-        return sum(getattr(model, f"conv{i}").out_channels for i in range(1, 6))
-    return sum(m.out_channels for name, m in model.named_modules() if isinstance(m, nn.Conv2d) and name.endswith(".conv1") and name != "conv1")
+        return torch_models.build(architecture, widths=tuple(widths.get(f"conv{i}", w) for i, w in zip(range(1, 6), (32, 32, 64, 64, 128))))
+    blocks = 3 if architecture == "resnet20" else 9
+    inner = [widths[f"layer{s}.{b}.conv1"] for s in (1, 2, 3) for b in range(blocks)]
+    return torch_models.build(architecture, inner=inner)
 
 
-def torch_pruning_at(model, architecture, target, dense_macs):
-    """The fewest channels whose Torch-Pruning plan removes at least `target` of MACs (bisection;
-    more channels never remove fewer MACs under one global threshold)."""
-    total = prunable_channels(model, architecture)
-    low, high = 1, total - 1
-    best = None
+def prunable_channels(groups):
+    return sum(len(imp) for _, imp in groups)
+
+
+def torch_pruning_at(model, architecture, target, dense_macs, groups):
+    """The fewest channels whose Torch-Pruning plan removes at least `target` of MACs. The widths
+    of a plan follow from the library's importances and threshold rule, so the search runs on
+    them (more channels never remove fewer MACs under one threshold); the library then prunes
+    the model once, and its MACs must be the ones predicted."""
+    total = prunable_channels(groups)
+    low, high, found = 1, total - 1, None
     while low <= high:
         middle = (low + high) // 2
-        pruned = torch_pruning(model, architecture, middle, total)
-        removed = 1 - macs(pruned) / dense_macs
+        removed = 1 - macs(build_with(architecture, widths_after(architecture, groups, middle))) / dense_macs
         if removed >= target:
-            best = (pruned, removed, middle)
-            high = middle - 1
+            found, high = middle, middle - 1
         else:
             low = middle + 1
-    return best
+    pruned = torch_pruning(model, architecture, found, total)
+    removed = 1 - macs(pruned) / dense_macs
+    predicted = 1 - macs(build_with(architecture, widths_after(architecture, groups, found))) / dense_macs
+    if abs(removed - predicted) > 1e-9:
+        raise SystemExit(f"Torch-Pruning removed {removed:.4%} of MACs where its importances predict {predicted:.4%}")
+    return pruned, removed, found
 
 
 def oicsr_prune(binary, checkpoint, target, data):
@@ -199,9 +235,10 @@ def main():
             model, norm = load_model(path, architecture)
             dense_macs = macs(model)
             dense = top1(model, images, labels, norm)
+            groups = importances(model, architecture)
             for target in targets:
                 mine = oicsr_prune(args.oicsr, path, target, args.data)
-                found = torch_pruning_at(model, architecture, target, dense_macs)
+                found = torch_pruning_at(model, architecture, target, dense_macs, groups)
                 theirs, removed, channels = found
                 row = {"architecture": architecture, "variant": variant, "checkpoint": path, "target": target,
                        "dense": dense, "oicsrSelection": f"{mine['criterion']}/{mine['normalization']}",

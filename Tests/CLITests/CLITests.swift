@@ -271,7 +271,7 @@ struct CLITests {
         let csv = try w.oicsr("energies", "tiny.safetensors", "--csv")
         #expect(csv.status == 0)
         let lines = csv.stdout.split(separator: "\n")
-        #expect(lines.first == "group,channel,raw,per-weight,layer-mean,layer-share,rank")
+        #expect(lines.first == "group,channel,raw,per-weight,layer-mean,layer-share,lamp,mean-per-mac,rank")
         #expect(lines.count == 1 + 6 + 8)
         Self.expectRejected(try w.oicsr("energies", "resnet20"), mentioning: ["resnet20", "trained checkpoint"])
     }
