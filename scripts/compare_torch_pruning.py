@@ -46,13 +46,8 @@ TARGETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
 
 def checkpoint_path(study, architecture, variant):
-    """The late checkpoint of `variant` at its chosen λ, as `oicsr study` names it."""
-    folder = f"{study['cache']}/{architecture}-{study['trainExamples']}x{study['epochs']}"
-    if variant == "l2":
-        return f"{folder}/l2-late.safetensors"
-    kind, step = variant.split("/")
-    lam = study["lambda"][architecture][variant]
-    return f"{folder}/{kind}-{step}-{lam:g}-late.safetensors"
+    """The late checkpoint of `variant` at its chosen λ, as `oicsr study` recorded it."""
+    return study["checkpoints"][architecture][variant]
 
 
 def read_idx(path):
@@ -116,10 +111,11 @@ def macs(model):
     return total
 
 
-def ignored_layers(model, architecture):
-    """The classifier, and in a ResNet every conv whose output joins a residual sum."""
+def ignored_layers(model, architecture, coupled=True):
+    """The classifier, and in a ResNet without coupled channels every conv whose output joins a
+    residual sum."""
     ignored = [model.fc]
-    if architecture.startswith("resnet"):
+    if architecture.startswith("resnet") and not coupled:
         for name, m in model.named_modules():
             # Block-internal convs are "layerS.B.conv1"; the stem "conv1", every "conv2" and the
             # shortcuts write the residual stages.
@@ -128,28 +124,28 @@ def ignored_layers(model, architecture):
     return ignored
 
 
-def make_pruner(model, architecture, ratio):
+def make_pruner(model, architecture, ratio, coupled):
     import torch_pruning as tp
     return tp.pruner.MetaPruner(
         model, torch.zeros(1, 1, 28, 28), importance=tp.importance.GroupMagnitudeImportance(p=2),
         global_pruning=True, pruning_ratio=ratio, max_pruning_ratio=0.5,
-        ignored_layers=ignored_layers(model, architecture))
+        ignored_layers=ignored_layers(model, architecture, coupled))
 
 
-def torch_pruning(model, architecture, n_pruned, total_channels):
+def torch_pruning(model, architecture, n_pruned, total_channels, coupled):
     """A copy of `model` pruned by Torch-Pruning to `n_pruned` channels by its global threshold."""
     pruned = copy.deepcopy(model)
     # TP prunes len(imp) - int(total * (1 - ratio)) channels; this ratio asks for n_pruned.
-    make_pruner(pruned, architecture, (n_pruned - 0.5) / total_channels).step()
+    make_pruner(pruned, architecture, (n_pruned - 0.5) / total_channels, coupled).step()
     pruned.eval()
     return pruned
 
 
-def importances(model, architecture):
+def importances(model, architecture, coupled):
     """Torch-Pruning's importance of every channel of every group it would rank, computed by the
-    library on a throw-away copy, with the block whose width each group sets."""
+    library on a throw-away copy, with the convs whose outputs each group sets."""
     copy_ = copy.deepcopy(model)
-    pruner = make_pruner(copy_, architecture, 0.5)
+    pruner = make_pruner(copy_, architecture, 0.5, coupled)
     names = {m: n for n, m in copy_.named_modules()}
     groups = []
     for group in pruner.DG.get_all_groups(ignored_layers=pruner.ignored_layers, root_module_types=pruner.root_module_types):
@@ -157,7 +153,9 @@ def importances(model, architecture):
             continue
         imp = pruner.estimate_importance(group)
         if imp is not None:
-            groups.append((names[group[0].dep.target.module], imp.detach().cpu()))
+            writers = frozenset(names[dep.target.module] for dep, _ in group
+                                if pruner.DG.is_out_channel_pruning_fn(dep.handler) and isinstance(dep.target.module, nn.Conv2d))
+            groups.append((writers, imp.detach().cpu()))
     return groups
 
 
@@ -166,22 +164,27 @@ def widths_after(architecture, groups, n_pruned):
     channel whose importance is at most the n-th smallest goes (as its MetaPruner does)."""
     everything = torch.cat([imp for _, imp in groups])
     threshold = torch.topk(everything, k=n_pruned, largest=False)[0][-1]
-    return {name: int((imp > threshold).sum()) for name, imp in groups}
+    return {name: int((imp > threshold).sum()) for names, imp in groups for name in names}
 
 
 def build_with(architecture, widths):
+    """The reference module at the widths a plan leaves: per group, by the name of its root conv."""
     if architecture == "convnet-s":
         return torch_models.build(architecture, widths=tuple(widths.get(f"conv{i}", w) for i, w in zip(range(1, 6), (32, 32, 64, 64, 128))))
     blocks = 3 if architecture == "resnet20" else 9
-    inner = [widths[f"layer{s}.{b}.conv1"] for s in (1, 2, 3) for b in range(blocks)]
-    return torch_models.build(architecture, inner=inner)
+    inner = [widths.get(f"layer{s}.{b}.conv1", w) for s, w in zip((1, 2, 3), (16, 32, 64)) for b in range(blocks)]
+    # A residual stage's group is rooted at the first conv that writes it: the stem for stage 1,
+    # the first block's shortcut for the others.
+    roots = {1: "conv1", 2: "layer2.0.shortcut.0", 3: "layer3.0.shortcut.0"}  # a conv that writes each stage
+    stages = tuple(widths.get(roots[s], w) for s, w in zip((1, 2, 3), (16, 32, 64)))
+    return torch_models.build(architecture, inner=inner, stage_widths=stages)
 
 
 def prunable_channels(groups):
     return sum(len(imp) for _, imp in groups)
 
 
-def torch_pruning_at(model, architecture, target, dense_macs, groups):
+def torch_pruning_at(model, architecture, target, dense_macs, groups, coupled):
     """The fewest channels whose Torch-Pruning plan removes at least `target` of MACs. The widths
     of a plan follow from the library's importances and threshold rule, so the search runs on
     them (more channels never remove fewer MACs under one threshold); the library then prunes
@@ -195,7 +198,7 @@ def torch_pruning_at(model, architecture, target, dense_macs, groups):
             found, high = middle, middle - 1
         else:
             low = middle + 1
-    pruned = torch_pruning(model, architecture, found, total)
+    pruned = torch_pruning(model, architecture, found, total, coupled)
     removed = 1 - macs(pruned) / dense_macs
     predicted = 1 - macs(build_with(architecture, widths_after(architecture, groups, found))) / dense_macs
     if abs(removed - predicted) > 1e-9:
@@ -203,11 +206,11 @@ def torch_pruning_at(model, architecture, target, dense_macs, groups):
     return pruned, removed, found
 
 
-def oicsr_prune(binary, checkpoint, target, data):
+def oicsr_prune(binary, checkpoint, target, data, coupled):
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "pruned.safetensors")
-        run = subprocess.run([binary, "prune", checkpoint, "--flops", str(target), "--data", data, "--out", out, "--json"],
-                             capture_output=True, text=True)
+        run = subprocess.run([binary, "prune", checkpoint, "--flops", str(target), "--data", data, "--out", out, "--json"]
+                             + (["--coupled"] if coupled else []), capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"oicsr prune {checkpoint} --flops {target}: {run.stderr.strip()}")
         return json.loads(run.stdout)
@@ -235,10 +238,11 @@ def main():
             model, norm = load_model(path, architecture)
             dense_macs = macs(model)
             dense = top1(model, images, labels, norm)
-            groups = importances(model, architecture)
+            coupled = study["coupled"][architecture]
+            groups = importances(model, architecture, coupled)
             for target in targets:
-                mine = oicsr_prune(args.oicsr, path, target, args.data)
-                found = torch_pruning_at(model, architecture, target, dense_macs, groups)
+                mine = oicsr_prune(args.oicsr, path, target, args.data, coupled)
+                found = torch_pruning_at(model, architecture, target, dense_macs, groups, coupled)
                 theirs, removed, channels = found
                 row = {"architecture": architecture, "variant": variant, "checkpoint": path, "target": target,
                        "dense": dense, "oicsrSelection": f"{mine['criterion']}/{mine['normalization']}",

@@ -116,6 +116,16 @@ enum StudyCommand {
         var seconds: Double
     }
 
+    /// One architecture's validation figures, kept beside its checkpoints so a study that
+    /// stops later does not measure them again.
+    struct Phase: Codable {
+        var quick: Bool
+        var validation: Int
+        var sweep: [SweepRun]
+        var selection: [SelectionPoint]
+        var lambda: [String: Double]
+    }
+
     struct Report: Codable {
         var dataset: String
         var epochs: Int
@@ -124,6 +134,10 @@ enum StudyCommand {
         var testExamples: Int
         var architectures: [String]
         var cache: String
+        /// architecture → whether the residual channels coupled across a stage were regularized and pruned.
+        var coupled: [String: Bool]
+        /// architecture → variant → the late checkpoint at the chosen λ.
+        var checkpoints: [String: [String: String]]
         var sweep: [SweepRun]
         /// architecture → variant → chosen λ.
         var lambda: [String: [String: Double]]
@@ -169,18 +183,31 @@ enum StudyCommand {
         var caches: [String: ModelCache] = [:]
         for builtIn in options.architectures {
             let architecture = builtIn.architecture(input: input, classes: train.classes)
-            let cache = ModelCache(folder: options.cache, architecture: architecture, train: train, normalization: normalization, epochs: options.epochs)
+            // A ResNet's block-internal channels hold under half its MACs (the stem, the second
+            // conv of each block's output and the shortcuts write the residual stages), so with a
+            // cap of 50% per layer only the coupled channels let the walk reach 70%.
+            let coupled = try ChannelGroups(architecture: architecture, includeCoupled: true).groups.contains(where: \.isCoupled)
+            let cache = ModelCache(folder: options.cache, architecture: architecture, train: train, normalization: normalization,
+                                   epochs: options.epochs, coupled: coupled)
             caches[architecture.name] = cache
+            let resultsPath = cache.runFolder + "/validation.json"
+            if let saved = FileManager.default.contents(atPath: resultsPath),
+               let part = try? JSONDecoder().decode(Phase.self, from: saved), part.quick == options.quick, part.validation == validation.count {
+                sweep += part.sweep; selection += part.selection; lambda[architecture.name] = part.lambda
+                log.line("\(architecture.name): validation figures from \(resultsPath)")
+                continue
+            }
+            let sweepStart = sweep.count, selectionStart = selection.count
             var reference = 0.0
             for variant in Variant.all {
                 var scores: [Double: Double] = [:]
-                var pending = variant.kind == .l2 ? [0.0] : (options.quick ? [0.1] : LambdaLadder.initial)
+                var pending = variant.kind == .l2 ? [0.0] : (options.quick ? [0.1] : LambdaLadder.initial(variant.step))
                 while let value = pending.first {
                     pending.removeFirst()
                     let t0 = Date()
                     let late = try cache.models(variant, lambda: value, log: log).first { $0.stage == .late }!
                     let dense = try validate(late.model, "validation, dense")
-                    let probe = PruningProbe(late.model)
+                    let probe = PruningProbe(late.model, coupled: coupled)
                     var best = (top1: -1.0, name: "")
                     for criterion in variant.criteria {
                         for n in EnergyNormalization.allCases {
@@ -208,7 +235,7 @@ enum StudyCommand {
                 // The selection study: the chosen λ, early and late.
                 for value in [chosen] {
                     for trained in try cache.models(variant, lambda: value, log: log) {
-                        let probe = PruningProbe(trained.model)
+                        let probe = PruningProbe(trained.model, coupled: coupled)
                         for criterion in variant.criteria {
                             for n in EnergyNormalization.allCases {
                                 for target in options.quick ? [0.3, 0.5] : selectionTargets {
@@ -223,6 +250,10 @@ enum StudyCommand {
                     }
                 }
             }
+
+            let part = Phase(quick: options.quick, validation: validation.count, sweep: Array(sweep[sweepStart...]),
+                             selection: Array(selection[selectionStart...]), lambda: lambda[architecture.name] ?? [:])
+            try AtomicFile.write(try JSONEncoder().encode(part), to: resultsPath)
         }
 
         // 2. The default selection, from the validation figures of every model.
@@ -238,7 +269,7 @@ enum StudyCommand {
             for variant in Variant.all {
                 let model = try cache.models(variant, lambda: lambda[name]![variant.name]!, log: log).first { $0.stage == .late }!.model
                 denseTop1[name, default: [:]][variant.name] = try log.evaluate(model, data.test, normalization, "\(variant.name) dense").top1
-                let probe = PruningProbe(model)
+                let probe = PruningProbe(model, coupled: cache.coupled)
                 let criterion = standard.criterion(for: variant)
                 for target in options.quick ? [0.3, 0.5] : targets {
                     let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target)
@@ -264,6 +295,12 @@ enum StudyCommand {
 
         let report = Report(dataset: data.train.name, epochs: options.epochs, trainExamples: train.count, validationExamples: validation.count,
                             testExamples: data.test.count, architectures: options.architectures.map(\.rawValue), cache: options.cache,
+                            coupled: caches.mapValues(\.coupled),
+                            checkpoints: caches.mapValues { cache in
+                                Dictionary(uniqueKeysWithValues: Variant.all.map { v in
+                                    (v.name, cache.path(v, lambda: lambda[cache.architecture.name]![v.name]!, stage: .late))
+                                })
+                            },
                             sweep: sweep, lambda: lambda, selection: selection, defaultSelection: standard, denseTop1: denseTop1,
                             points: points, finetune: finetunes, seconds: Date().timeIntervalSince(started))
         try write(report, to: options.outFolder, json: true)

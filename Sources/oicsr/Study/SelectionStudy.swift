@@ -11,9 +11,10 @@ final class PruningProbe {
     private var walks: [String: Selection] = [:]
     private var measured: [[[Int]]: Double] = [:]
 
-    init(_ model: Model) {
+    /// `coupled`: offer the residual channels joined across a stage too.
+    init(_ model: Model, coupled: Bool) {
         self.model = model
-        groups = ChannelGroups(graph: model.graph)
+        groups = ChannelGroups(graph: model.graph, includeCoupled: coupled)
     }
 
     struct Outcome {
@@ -35,7 +36,7 @@ final class PruningProbe {
                  evaluate: (Model) throws -> Double) throws -> (macsRemoved: Double, top1: Double) {
         let selection = walk(criterion, normalization)
         guard let steps = selection.stepCount(toReach: target) else {
-            throw RuntimeFailure(description: "the 50% cap stops \(model.architecture.name) short of \(Int(target * 100))% of MACs removed")
+            throw RuntimeFailure(description: "the 50% cap stops \(model.architecture.name) at \(String(format: "%.1f", selection.reachableShare * 100))% of MACs removed, short of \(Int(target * 100))%")
         }
         let plan = selection.plan(steps: steps)
         if let top1 = measured[plan.kept] { return (selection.removedShare(after: steps), top1) }
@@ -47,7 +48,7 @@ final class PruningProbe {
     func pruned(_ criterion: ImportanceCriterion, _ normalization: EnergyNormalization, target: Double) throws -> (model: Model, macsRemoved: Double) {
         let selection = walk(criterion, normalization)
         guard let steps = selection.stepCount(toReach: target) else {
-            throw RuntimeFailure(description: "the 50% cap stops \(model.architecture.name) short of \(Int(target * 100))% of MACs removed")
+            throw RuntimeFailure(description: "the 50% cap stops \(model.architecture.name) at \(String(format: "%.1f", selection.reachableShare * 100))% of MACs removed, short of \(Int(target * 100))%")
         }
         return (try Surgery.prune(model, groups: groups, plan: selection.plan(steps: steps)), selection.removedShare(after: steps))
     }

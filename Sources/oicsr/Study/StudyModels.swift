@@ -38,8 +38,8 @@ struct Variant: Hashable, Codable, Sendable {
         }
     }
 
-    func choice(lambda: Double) -> RegularizerChoice {
-        var choice = RegularizerChoice(kind: kind, lambda: kind == .l2 ? nil : lambda)
+    func choice(lambda: Double, coupled: Bool) -> RegularizerChoice {
+        var choice = RegularizerChoice(kind: kind, lambda: kind == .l2 ? nil : lambda, includeCoupled: coupled)
         choice.options.step = step
         return choice
     }
@@ -50,7 +50,12 @@ struct Variant: Hashable, Codable, Sendable {
 /// neighbour on both sides (or the ladder ends), so the chosen value brackets the optimum.
 enum LambdaLadder {
     static let values = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-    static let initial = [0.03, 0.1, 0.3]
+
+    /// Where a sweep starts: the subgradient needs smaller λ than the proximal step before the
+    /// dense model suffers (on convnet-s, GL's subgradient lost 10 points at 0.03).
+    static func initial(_ step: RegularizerStep) -> [Double] {
+        step == .subgradient ? [0.01, 0.03, 0.1] : [0.03, 0.1, 0.3]
+    }
 
     /// The next λ to try given the scores so far (λ → validation score), or nil when the
     /// best has neighbours on both sides.
@@ -88,8 +93,10 @@ struct ModelCache {
     let train: Dataset
     let normalization: Normalization
     let epochs: Int
+    /// Regularize (and later prune) the residual channels coupled across a stage too.
+    let coupled: Bool
 
-    var runFolder: String { "\(folder)/\(architecture.name)-\(train.count)x\(epochs)" }
+    var runFolder: String { "\(folder)/\(architecture.name)-\(train.count)x\(epochs)\(coupled ? "-coupled" : "")" }
 
     func path(_ variant: Variant, lambda: Double, stage: TrainedModel.Stage) -> String {
         let name = variant.kind == .l2 ? "l2" : "\(variant.kind.rawValue)-\(variant.step.rawValue)-\(TrainedModel.format(lambda))"
@@ -110,7 +117,7 @@ struct ModelCache {
         let model = try Model(architecture: architecture, seed: 1)
         var configuration = TrainingConfiguration()
         configuration.epochs = epochs
-        let choice = variant.choice(lambda: lambda)
+        let choice = variant.choice(lambda: lambda, coupled: coupled)
         let trainer = choice.trainer(for: model, configuration: configuration)
         var info = CheckpointInfo(architecture: architecture, normalization: normalization, dataset: train.name, classNames: train.classNames)
         var recipe = Recipe(regularizer: Recipe.Regularization(choice), training: Recipe.Training(configuration, trainExamples: train.count))
