@@ -117,7 +117,8 @@ enum SelectionChoice {
                 perVariant[name, default: (0, 0)].0 += v
                 perVariant[name, default: (0, 0)].1 += 1
             }
-            guard count > 0 else { return nil }
+            // A candidate is scored only where it was measured on every model and target.
+            guard count > 0, count == ordered.count else { return nil }
             return Score(candidate: c, meanTop1: sum / Double(count), byVariant: perVariant.mapValues { $0.0 / Double($0.1) },
                          meanRegret: regret / Double(count), worstRegret: worst)
         }
