@@ -32,10 +32,18 @@ public enum EnergyNormalization: String, CaseIterable, Sendable, Codable {
     case layerMean = "layer-mean"
     /// E_i / Σ_j E_j over the channels of the same group.
     case layerShare = "layer-share"
+    /// E_i / Σ_{j: E_j ≥ E_i} E_j over the channels of the same group: LAMP's score (Lee et
+    /// al., ICLR 2021), 1 for a layer's strongest channel, and small for a channel that is weak
+    /// next to what the layer keeps however many channels go.
+    case lamp
+    /// (E_i / mean_j E_j) / (MACs freed by removing one channel of the group, relative to the
+    /// network's mean): layer-mean energy per MAC saved, the greedy order of a knapsack that
+    /// removes a MAC budget at the least relative energy.
+    case meanPerMAC = "mean-per-mac"
 
-    /// The default, chosen by the Fashion-MNIST measurement in docs/oicsr-study.md: on the
-    /// validation split, every normalisation kept OICSR-GL's full accuracy at 50% of FLOPs
-    /// removed before fine-tuning, and per-weight kept the most for the other regularizers.
+    /// The default, chosen by the selection study (docs/selection.md): on validation splits of
+    /// convnet-s and resnet20 trained with every regularizer and both optimisers, early and
+    /// late in training, it kept the most top-1 over 10–70% of MACs removed before any repair.
     public static let standard = EnergyNormalization.perWeight
 
     public var summary: String {
@@ -44,6 +52,8 @@ public enum EnergyNormalization: String, CaseIterable, Sendable, Codable {
         case .perWeight: return "E / group size"
         case .layerMean: return "E / layer mean"
         case .layerShare: return "E / layer sum"
+        case .lamp: return "E / layer sum of E at least as large"
+        case .meanPerMAC: return "E / layer mean / MACs freed"
         }
     }
 }
@@ -55,6 +65,9 @@ public struct Energies: Sendable {
     public let raw: [[Double]]
     /// Elements per channel of group g under the criterion (|g_i|).
     public let groupSizes: [Int]
+    /// MACs saved by removing one channel of group g from the full model (producers and
+    /// consumers together).
+    public let macsPerChannel: [Int]
 
     public init(model: Model, groups: ChannelGroups, criterion: ImportanceCriterion, batchNormInGroup: Bool = true) {
         self.criterion = criterion
@@ -77,26 +90,50 @@ public struct Energies: Sendable {
         }
         self.raw = raw
         self.groupSizes = sizes
+        let cost = WidthCostModel(groups: groups)
+        var widths = cost.originalWidths
+        self.macsPerChannel = groups.groups.indices.map { cost.savings(removingFrom: $0, widths: &widths).macs }
     }
 
-    public init(criterion: ImportanceCriterion, raw: [[Double]], groupSizes: [Int]) {
+    public init(criterion: ImportanceCriterion, raw: [[Double]], groupSizes: [Int], macsPerChannel: [Int]? = nil) {
         self.criterion = criterion
         self.raw = raw
         self.groupSizes = groupSizes
+        self.macsPerChannel = macsPerChannel ?? raw.map { _ in 1 }
     }
 
     public func normalized(_ normalization: EnergyNormalization) -> [[Double]] {
-        raw.enumerated().map { g, energies in
+        // The network's mean MACs per channel, so that mean-per-mac stays near the scale of layer-mean.
+        let channels = raw.reduce(0) { $0 + $1.count }
+        let meanMACs = zip(raw, macsPerChannel).reduce(0.0) { $0 + Double($1.0.count * $1.1) } / Double(max(channels, 1))
+        return raw.enumerated().map { g, energies in
             switch normalization {
             case .raw:
                 return energies
             case .perWeight:
                 return energies.map { $0 / Double(max(groupSizes[g], 1)) }
-            case .layerMean, .layerShare:
+            case .layerMean, .layerShare, .meanPerMAC:
                 let sum = energies.reduce(0, +)
-                let denominator = normalization == .layerShare ? sum : sum / Double(max(energies.count, 1))
+                var denominator = normalization == .layerShare ? sum : sum / Double(max(energies.count, 1))
+                if normalization == .meanPerMAC { denominator *= Double(max(macsPerChannel[g], 1)) / max(meanMACs, 1) }
                 return energies.map { denominator > 0 ? $0 / denominator : 0 }
+            case .lamp:
+                return Self.lamp(energies)
             }
         }
+    }
+
+    /// LAMP scores of one group: each energy over the sum of the energies not below it in
+    /// ascending order (ties by index), so the order inside the group is kept.
+    static func lamp(_ energies: [Double]) -> [Double] {
+        let order = energies.indices.sorted { (energies[$0], $0) < (energies[$1], $1) }
+        var scores = [Double](repeating: 0, count: energies.count)
+        // Suffix sums from the top, so no cancellation creeps into the small denominators.
+        var atLeast = 0.0
+        for i in order.reversed() {
+            atLeast += energies[i]
+            scores[i] = atLeast > 0 ? energies[i] / atLeast : 0
+        }
+        return scores
     }
 }

@@ -16,9 +16,10 @@ public enum RegularizerKind: String, CaseIterable, Sendable, Codable {
 
 /// How a sparsity penalty enters the optimisation.
 public enum RegularizerStep: String, CaseIterable, Sendable, Codable {
-    /// A proximal step after each SGD step: block soft-thresholding for group lasso
-    /// (g ← g·max(0, 1 − lr·λ/‖g‖)), soft-thresholding for L1. Weak groups reach exactly
-    /// zero, so removing them changes nothing.
+    /// A proximal step after each SGD step: the proximal operator of lr·λ·Σ‖g‖ — block
+    /// soft-thresholding (g ← g·max(0, 1 − lr·λ/‖g‖)) for disjoint groups, its exact
+    /// overlapping-group form for OICSR (`GroupProximal`), soft-thresholding for L1. Weak
+    /// groups reach exactly zero, so removing them changes nothing.
     case proximal
     /// The subgradient g/‖g‖ (zero at 0) added to the loss gradient. Groups shrink
     /// towards zero but oscillate around it instead of reaching it.
@@ -56,10 +57,11 @@ public enum Regularizers {
             }
             return GroupLasso(sets: sets, options: options)
         case .l1BN:
-            let scales = model.parameters.filter { parameter in
-                model.architecture.layers.contains { $0.kind == .batchnorm && $0.name + ".weight" == parameter.name }
-            }
-            return BatchNormL1(scales: scales, lambda: Float(options.lambda), step: options.step)
+            // The scales of the channels that can be pruned, as GL's filters: a BatchNorm on
+            // channels no selection may remove (the image's, a residual stage's unless coupled
+            // channels are on) is left alone.
+            let sets = tensors.scales.enumerated().flatMap { g, segments in segments.map { (segment: $0, width: groups.groups[g].width) } }
+            return BatchNormL1(scales: sets, lambda: options.lambda, step: options.step)
         }
     }
 }
@@ -68,10 +70,15 @@ public enum Regularizers {
 final class GroupLasso: Regularizer {
     private let sets: [(segments: [Segment], width: Int)]
     private let options: RegularizerOptions
+    private let proximal: GroupProximal?
 
     init(sets: [(segments: [Segment], width: Int)], options: RegularizerOptions) {
         self.sets = sets
         self.options = options
+        let weight = { (segments: [Segment]) in options.lambda * (options.scaleBySize ? Double(GroupTensors.count(segments)).squareRoot() : 1) }
+        proximal = options.step == .proximal
+            ? GroupProximal(blocks: sets.flatMap { segments, width in (0..<width).map { (segments, $0, weight(segments)) } })
+            : nil
     }
 
     /// λ for a group of `size` elements.
@@ -100,68 +107,56 @@ final class GroupLasso: Regularizer {
         return Float(penalty)
     }
 
-    /// Block soft-thresholding, the proximal operator of lr·λ‖g‖₂. OICSR's groups overlap
-    /// (a consumer's filter holds input slices of many groups), so every group's factor is
-    /// computed from the norms before the step and then all are applied: the result does
-    /// not depend on the order of the groups.
+    /// The proximal operator of lr·λ·Σ‖g‖₂: block soft-thresholding where the groups are
+    /// disjoint (GL), the exact overlapping-group operator where they are not (OICSR's
+    /// consumer weights lie in two groups each; `GroupProximal`).
     func afterStep(learningRate: Float) {
-        guard options.step == .proximal else { return }
-        let factors = sets.map { segments, width in
-            let threshold = Double(learningRate) * lambda(size: GroupTensors.count(segments))
-            return (0..<width).map { channel -> Float in
-                let norm = GroupTensors.squaredNorm(segments, channel: channel).squareRoot()
-                return Float(norm > threshold ? 1 - threshold / norm : 0)
-            }
-        }
-        for ((segments, width), factor) in zip(sets, factors) {
-            for channel in 0..<width where factor[channel] < 1 {
-                for segment in segments {
-                    segment.parameter.value.withUnsafeMutableBufferPointer { values in
-                        segment.forEachIndex(channel: channel) { values[$0] *= factor[channel] }
-                    }
-                }
-            }
-        }
+        proximal?.apply(step: Double(learningRate))
     }
 }
 
-/// λ Σ |γ| over BatchNorm scales: the subgradient λ·sign(γ) (zero at zero), or
-/// soft-thresholding.
+/// λ Σ |γ| over the BatchNorm scales of prunable channels: the subgradient λ·sign(γ) (zero at
+/// zero), or soft-thresholding.
 final class BatchNormL1: Regularizer {
-    private let scales: [Parameter]
-    private let lambda: Float
+    private let scales: [(segment: Segment, width: Int)]
+    private let lambda: Double
     private let step: RegularizerStep
 
-    init(scales: [Parameter], lambda: Float, step: RegularizerStep) {
+    init(scales: [(segment: Segment, width: Int)], lambda: Double, step: RegularizerStep) {
         self.scales = scales
         self.lambda = lambda
         self.step = step
     }
 
     func addGradient(to model: Model) -> Float {
-        var penalty: Float = 0
-        for scale in scales {
-            scale.value.withUnsafeBufferPointer { values in
-                scale.gradient.withUnsafeMutableBufferPointer { gradient in
-                    for i in 0..<values.count {
-                        penalty += lambda * abs(values[i])
-                        guard step == .subgradient else { continue }
-                        gradient[i] += values[i] > 0 ? lambda : (values[i] < 0 ? -lambda : 0)
+        var penalty = 0.0
+        let l = Float(lambda)
+        for (segment, width) in scales {
+            segment.parameter.value.withUnsafeBufferPointer { values in
+                segment.parameter.gradient.withUnsafeMutableBufferPointer { gradient in
+                    for channel in 0..<width {
+                        segment.forEachIndex(channel: channel) { i in
+                            penalty += lambda * Double(abs(values[i]))
+                            guard step == .subgradient else { return }
+                            gradient[i] += values[i] > 0 ? l : (values[i] < 0 ? -l : 0)
+                        }
                     }
                 }
             }
         }
-        return penalty
+        return Float(penalty)
     }
 
     func afterStep(learningRate: Float) {
         guard step == .proximal else { return }
-        let threshold = learningRate * lambda
-        for scale in scales {
-            scale.value.withUnsafeMutableBufferPointer { values in
-                for i in 0..<values.count {
-                    let magnitude = max(abs(values[i]) - threshold, 0)
-                    values[i] = values[i] < 0 ? -magnitude : magnitude
+        let threshold = learningRate * Float(lambda)
+        for (segment, width) in scales {
+            segment.parameter.value.withUnsafeMutableBufferPointer { values in
+                for channel in 0..<width {
+                    segment.forEachIndex(channel: channel) { i in
+                        let magnitude = max(abs(values[i]) - threshold, 0)
+                        values[i] = values[i] < 0 ? -magnitude : magnitude
+                    }
                 }
             }
         }

@@ -235,6 +235,59 @@ struct CLITests {
         #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
     }
 
+    @Test func trainingReportsThePenalty() throws {
+        let w = try Workspace()
+        let trained = try w.train(extra: ["--reg", "oicsr-gl", "--lambda", "0.01", "--reg-step", "subgradient", "--json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+        let regularizer = result["regularizer"] as? [String: Any]
+        #expect(regularizer?["kind"] as? String == "oicsr-gl" && regularizer?["step"] as? String == "subgradient")
+        let epochs = try #require(result["epochs"] as? [[String: Any]])
+        #expect(epochs.count == 2 && epochs.allSatisfy { ($0["penalty"] as? Double).map { $0 > 0 } == true }, "\(trained.stdout)")
+
+        let logged = try w.train("log.safetensors", extra: ["--reg", "gl", "--lambda", "0.01"])
+        #expect(logged.stderr.contains("gl penalty"), "the epoch line reports the penalty: \(logged.stderr)")
+        let plain = try w.train("plain.safetensors", extra: ["--json"])
+        let epochs2 = (try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])?["epochs"] as? [[String: Any]]
+        #expect(epochs2?.allSatisfy { $0["penalty"] as? Double == 0 } == true, "weight decay alone reports no penalty")
+    }
+
+    @Test func studyPagesFromAResultsFile() throws {
+        // `study --render` writes the pages from a results file: the decomposition of OICSR-GL's
+        // lead, the λ sweep and the default selection's evidence. (A whole study trains dozens
+        // of models; docs/oicsr-study.md is its output.)
+        let w = try Workspace()
+        let variants = ["l2", "gl/subgradient", "gl/proximal", "oicsr-gl/subgradient", "oicsr-gl/proximal", "l1-bn/proximal"]
+        let top1 = ["l2": 0.3, "gl/subgradient": 0.35, "gl/proximal": 0.4, "oicsr-gl/subgradient": 0.5, "oicsr-gl/proximal": 0.7, "l1-bn/proximal": 0.6]
+        var points: [[String: Any]] = [], sweep: [[String: Any]] = [], selection: [[String: Any]] = []
+        for v in variants {
+            for t in [0.3, 0.5] { points.append(["architecture": "convnet-s", "variant": v, "target": t, "macsRemoved": t, "prunedTop1": top1[v]! - t / 10]) }
+            sweep.append(["architecture": "convnet-s", "variant": v, "lambda": 0.1, "trainLoss": 0.5, "trainPenalty": 1.0, "validationDenseTop1": 0.8,
+                          "validationPrunedTop1": top1[v]!, "bestSelection": "out-in/layer-mean", "seconds": 1])
+            for n in ["raw", "layer-mean"] {
+                selection.append(["architecture": "convnet-s", "model": "convnet-s \(v) late", "variant": v, "lambda": 0.1, "stage": "late",
+                                  "criterion": v.hasPrefix("l1-bn") ? "bn-scale" : (v.hasPrefix("oicsr") ? "out-in" : "out"), "normalization": n,
+                                  "target": 0.5, "macsRemoved": 0.5, "validationTop1": top1[v]! + (n == "raw" ? 0 : 0.01)])
+            }
+        }
+        let report: [String: Any] = [
+            "dataset": "fashion-mnist", "epochs": 2, "trainExamples": 8000, "validationExamples": 2000, "testExamples": 10000,
+            "architectures": ["convnet-s"], "cache": "models", "coupled": ["convnet-s": false], "checkpoints": ["convnet-s": [String: String]()],
+            "sweep": sweep, "lambda": ["convnet-s": Dictionary(uniqueKeysWithValues: variants.map { ($0, 0.1) })], "selection": selection,
+            "defaultSelection": ["normalization": "layer-mean", "l2Criterion": "out"], "denseTop1": ["convnet-s": Dictionary(uniqueKeysWithValues: variants.map { ($0, 0.8) })],
+            "points": points, "finetune": [[String: Any]](), "seconds": 60]
+        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: w.path("results.json")))
+        let rendered = try w.oicsr("study", "--render", "results.json", "--out", "pages")
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        let page = try String(contentsOfFile: w.path("pages/oicsr-study.md"), encoding: .utf8)
+        // Mean over 30–50%: OICSR prox − GL subgrad = (0.7 − 0.35) = 35 points; group first: 15 + 20.
+        #expect(page.contains("keeps +35.00 points more than GL trained by the paper's subgradient"), "\(page)")
+        #expect(page.contains("+15.00 comes from the out-in group (both by subgradient) and +20.00 from the proximal step"))
+        let choice = try String(contentsOfFile: w.path("pages/selection.md"), encoding: .utf8)
+        #expect(choice.contains("By this rule the default is **layer-mean**"), "\(choice)")
+        #expect(FileManager.default.fileExists(atPath: w.path("pages/oicsr-study-convnet-s.svg")))
+    }
+
     @Test func modelWithoutPrunableChannels() throws {
         let w = try Workspace()
         try Data(#"{"name": "flat", "input": [1, 28, 28], "classes": 10, "layers": [{"name": "flatten", "kind": "flatten"}, {"name": "fc", "kind": "linear", "out": 10}]}"#.utf8)
@@ -254,7 +307,7 @@ struct CLITests {
         let csv = try w.oicsr("energies", "tiny.safetensors", "--csv")
         #expect(csv.status == 0)
         let lines = csv.stdout.split(separator: "\n")
-        #expect(lines.first == "group,channel,raw,per-weight,layer-mean,layer-share,rank")
+        #expect(lines.first == "group,channel,raw,per-weight,layer-mean,layer-share,lamp,mean-per-mac,rank")
         #expect(lines.count == 1 + 6 + 8)
         Self.expectRejected(try w.oicsr("energies", "resnet20"), mentioning: ["resnet20", "trained checkpoint"])
     }

@@ -20,8 +20,13 @@ public struct TrainingProgress: Sendable {
 /// One finished epoch.
 public struct EpochSummary: Codable, Sendable {
     public var epoch: Int
+    /// Mean cross-entropy over the epoch's examples.
     public var loss: Double
     public var accuracy: Double
+    /// Mean over the epoch's batches of the regularizer's penalty (λ·Σ‖g‖ or λ·Σ|γ|) at the
+    /// weights each batch started from; 0 without a regularizer. The objective is loss + penalty
+    /// (+ weight decay).
+    public var penalty: Double
     public var seconds: Double
 }
 
@@ -57,7 +62,7 @@ extension Trainer {
                 if !progress(report) { return false }
             }
             try epochFinished(EpochSummary(epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
-                                           seconds: Benchmark.now() - start))
+                                           penalty: penaltySum / Double(max(loader.batchesPerEpoch, 1)), seconds: Benchmark.now() - start))
         }
         return true
     }

@@ -3,38 +3,59 @@ import Canvas
 import Foundation
 import Pruning
 
-/// The paper's claim measured on our data (docs/design.md §5): train convnet-s with each regularizer,
-/// prune one-shot to 10…70% of MACs removed, and compare test accuracy before any
-/// fine-tuning, for every energy normalisation; then one epoch of fine-tuning at 50%.
-/// λ and the default normalisation are chosen on a validation split held out of the
-/// training set, never on the test set.
+/// The paper's claim measured on our data (docs/design.md §5), with the group and the
+/// optimiser told apart: each architecture is trained with L2, GL and OICSR-GL each by the
+/// subgradient (the paper) and by the proximal step, and L1-BN; λ is swept until the best
+/// value has a neighbour on both sides; every model, early and late in training, is pruned
+/// one-shot by every selection on a validation split held out of the training set, which
+/// chooses λ and the default selection; the test set then measures the default selection at
+/// 10…70% of MACs removed, and one epoch of fine-tuning at 50%.
 enum StudyCommand {
     struct Options {
-        static let out = Option.text("out", placeholder: "DIR", default: "docs", help: "folder for the results")
-        static let epochs = Option.count("epochs", default: 2, help: "training epochs per model")
+        static let out = Option.text("out", placeholder: "DIR", default: "docs", help: "folder for the pages and results")
+        static let models = Option.text("models", placeholder: "NAMES", default: "convnet-s,resnet20",
+                                        help: "built-in architectures to study, comma-separated")
+        static let epochs = Option.count("epochs", default: 2, minimum: 2, help: "training epochs per model (the early checkpoint is the first)")
+        static let trainLimit = Option.count("train-limit", default: nil,
+                                             help: "use only the first N training images, validation included (the test set stays whole)")
         static let validation = Option.count("validation", default: nil,
-                                             help: "training examples held out to choose λ and the normalisation (default 10000, at most a sixth)")
+                                             help: "training images held out to choose λ and the default selection (default 10000, at most a sixth)")
+        static let cache = Option.text("cache", placeholder: "DIR", default: "study-models",
+                                       help: "folder for the trained checkpoints; a later run reuses them")
         static let quick = Flag(name: "quick", help: "one λ per regularizer and two targets: a smoke run")
-        static let render = Option.text("render", placeholder: "JSON", help: "only write the page and the plot again from a results file")
+        static let render = Option.text("render", placeholder: "JSON", help: "only write the pages and plots again from a results file")
         static let spec = CommandSpec(
-            name: "study", summary: "Reproduce the OICSR comparison on convnet-s and write docs/oicsr-study.{md,json,svg}.",
-            usage: "study [--out DIR] [--epochs N]",
-            options: [out.declaration, epochs.declaration] + DataOptions.declarations
-                + [validation.declaration, quick.declaration, render.declaration],
-            details: "Takes about an hour on two cores with the defaults.")
+            name: "study", summary: "Reproduce the OICSR comparison and choose the default selection; writes docs/oicsr-study.md and docs/selection.md.",
+            usage: "study [--models NAMES] [--epochs N] [--train-limit N] [--out DIR]",
+            options: [out.declaration, models.declaration, epochs.declaration] + DataOptions.declarations + [trainLimit.declaration,
+                      validation.declaration, cache.declaration, quick.declaration, render.declaration],
+            details: "Checkpoints go to --cache, named by architecture, training set, regularizer, optimiser and λ.")
 
         let outFolder: String
+        let architectures: [BuiltInModel]
         let epochs: Int
         let data: DataOptions
+        let trainLimit: Int?
         let validation: Int?
+        let cache: String
         let quick: Bool
         let render: String?
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             outFolder = try arguments.value(Self.out)
+            var architectures: [BuiltInModel] = []
+            for name in try arguments.value(Self.models).split(separator: ",") {
+                guard let model = BuiltInModel(rawValue: String(name)) else {
+                    throw UsageError(argument: "--models", problem: "'\(name)' is not a built-in model (\(BuiltInModel.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                architectures.append(model)
+            }
+            self.architectures = architectures
             epochs = try arguments.value(Self.epochs)
             data = try DataOptions(arguments)
+            trainLimit = try arguments.valueIfAny(Self.trainLimit)
             validation = try arguments.valueIfAny(Self.validation)
+            cache = try arguments.value(Self.cache)
             quick = arguments.flag(Self.quick)
             render = try arguments.valueIfAny(Self.render)
         }
@@ -42,39 +63,67 @@ enum StudyCommand {
 
     static let spec = Options.spec
 
-    /// λ candidates. With BatchNorm after every conv, a layer's filters can shrink without
-    /// changing what the network computes, so channels die only when λ·Σlr (the total
-    /// proximal shrinkage, about 23λ for the 2-epoch cosine schedule) is of the order of a
-    /// group's norm: λ of 1e-3…1e-2 shrank every group alike and zeroed none.
-    static let sweep: [RegularizerKind: [Double]] = [.gl: [3e-2, 6e-2, 1e-1], .oicsrGL: [3e-2, 6e-2, 1e-1], .l1BN: [3e-2, 6e-2, 1e-1]]
     static let targets = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
-    static let order: [RegularizerKind] = [.l2, .gl, .l1BN, .oicsrGL]
-    static let recalibrationImages = 2000
+    /// Targets of the selection study (validation): where the selections differ (at 10% of MACs
+    /// removed every selection keeps nearly the dense accuracy).
+    static let selectionTargets = [0.3, 0.5, 0.7]
+    /// At most this many λ per variant.
+    static let maxLambdas = 6
 
     struct SweepRun: Codable {
-        var regularizer: String
+        var architecture: String
+        var variant: String
         var lambda: Double
+        var trainLoss: Double
+        var trainPenalty: Double
         var validationDenseTop1: Double
-        /// Validation top-1 at 50% of MACs removed, as pruned, per normalisation.
-        var validationPrunedTop1: [String: Double]
+        /// Validation top-1 at 50% of MACs removed, as pruned, under the selection that kept the most.
+        var validationPrunedTop1: Double
+        var bestSelection: String
         var seconds: Double
     }
 
-    struct Point: Codable {
-        var regularizer: String
+    /// Validation top-1 of one model pruned by one selection.
+    struct SelectionPoint: Codable {
+        var architecture: String
+        /// The model: architecture, variant, λ and stage.
+        var model: String
+        var variant: String
+        var lambda: Double
+        var stage: String
+        var criterion: String
         var normalization: String
         var target: Double
         var macsRemoved: Double
+        var validationTop1: Double
+    }
+
+    struct TestPoint: Codable {
+        var architecture: String
+        var variant: String
+        var target: Double
+        var macsRemoved: Double
         var prunedTop1: Double
-        var recalibratedTop1: Double
     }
 
     struct FineTune: Codable {
-        var regularizer: String
-        var normalization: String
+        var architecture: String
+        var variant: String
+        var selection: String
+        var macsRemoved: Double
         var prunedTop1: Double
         var finetunedTop1: Double
         var seconds: Double
+    }
+
+    /// One architecture's validation figures, kept beside its checkpoints so a study that
+    /// stops later does not measure them again.
+    struct Phase: Codable {
+        var quick: Bool
+        var validation: Int
+        var sweep: [SweepRun]
+        var selection: [SelectionPoint]
+        var lambda: [String: Double]
     }
 
     struct Report: Codable {
@@ -83,11 +132,20 @@ enum StudyCommand {
         var trainExamples: Int
         var validationExamples: Int
         var testExamples: Int
+        var architectures: [String]
+        var cache: String
+        /// architecture → whether the residual channels coupled across a stage were regularized and pruned.
+        var coupled: [String: Bool]
+        /// architecture → variant → the late checkpoint at the chosen λ.
+        var checkpoints: [String: [String: String]]
         var sweep: [SweepRun]
-        var lambda: [String: Double]
-        var denseTop1: [String: Double]
-        var defaultNormalization: String
-        var points: [Point]
+        /// architecture → variant → chosen λ.
+        var lambda: [String: [String: Double]]
+        var selection: [SelectionPoint]
+        var defaultSelection: SelectionChoice.Candidate
+        /// architecture → variant → dense test top-1.
+        var denseTop1: [String: [String: Double]]
+        var points: [TestPoint]
         var finetune: [FineTune]
         var seconds: Double
     }
@@ -95,108 +153,158 @@ enum StudyCommand {
     static func run(_ arguments: ParsedArguments) throws {
         let options = try Options(arguments)
         let started = Date()
-        let outFolder = options.outFolder
         if let results = options.render {
             guard let data = FileManager.default.contents(atPath: results),
                   let report = try? JSONDecoder().decode(Report.self, from: data) else {
                 throw UsageError(argument: "--render", problem: "\(results) is not a results file written by 'oicsr study'")
             }
-            try write(report, to: outFolder, json: false)
+            try write(report, to: options.outFolder, json: false)
             return
         }
-        let epochs = options.epochs
-        let quick = options.quick
-        let data = try options.data.load()
-        let architecture = BuiltInModel.convnetS.architecture(input: [data.train.channels, data.train.height, data.train.width],
-                                                               classes: data.train.classes)
+        var data = try options.data.load()
+        if let limit = options.trainLimit { data = DataSplits(train: data.train.subset(first: limit), test: data.test) }
         let validationCount = options.validation ?? min(10_000, data.train.count / 6)
         guard validationCount < data.train.count else {
             throw UsageError(argument: "--validation", problem: "\(validationCount) is not less than the \(data.train.count) training examples")
         }
         let (train, validation) = split(data.train, holdingOut: validationCount)
         let normalization = Normalization.fit(train)
-        let targets = quick ? [0.3, 0.5] : Self.targets
+        let input = [train.channels, train.height, train.width]
         Interruption.install()
         let log = StudyLog()
+        func validate(_ model: Model, _ label: String) throws -> Double { try log.evaluate(model, validation, normalization, label).top1 }
 
-        // 1. λ by validation accuracy at 50% of MACs removed, before any repair.
-        var models: [RegularizerKind: Model] = [:]
-        var sweepRuns: [SweepRun] = []
-        var lambda: [RegularizerKind: Double] = [.l2: 0]
-        for kind in order {
-            let grid = kind == .l2 ? [0.0] : (quick ? [sweep[kind]![1]] : sweep[kind]!)
-            var best: (score: Double, model: Model)?
-            for value in grid {
+        // 1. Per architecture: λ by validation top-1 at 50% of MACs removed (the best selection
+        //    for each model, so λ does not depend on the default), among the values whose dense
+        //    model stays within 5 points of L2's; then every selection on the chosen λ, early
+        //    and late.
+        var sweep: [SweepRun] = [], selection: [SelectionPoint] = []
+        var lambda: [String: [String: Double]] = [:]
+        var caches: [String: ModelCache] = [:]
+        for builtIn in options.architectures {
+            let architecture = builtIn.architecture(input: input, classes: train.classes)
+            // A ResNet's block-internal channels hold under half its MACs (the stem, the second
+            // conv of each block's output and the shortcuts write the residual stages), so with a
+            // cap of 50% per layer only the coupled channels let the walk reach 70%.
+            let coupled = try ChannelGroups(architecture: architecture, includeCoupled: true).groups.contains(where: \.isCoupled)
+            let cache = ModelCache(folder: options.cache, architecture: architecture, train: train, normalization: normalization,
+                                   epochs: options.epochs, coupled: coupled)
+            caches[architecture.name] = cache
+            let resultsPath = cache.runFolder + "/validation.json"
+            if let saved = FileManager.default.contents(atPath: resultsPath),
+               let part = try? JSONDecoder().decode(Phase.self, from: saved), part.quick == options.quick, part.validation == validation.count {
+                sweep += part.sweep; selection += part.selection; lambda[architecture.name] = part.lambda
+                log.line("\(architecture.name): validation figures from \(resultsPath)")
+                continue
+            }
+            let sweepStart = sweep.count, selectionStart = selection.count
+            var reference = 0.0
+            for variant in Variant.all {
+                var scores: [Double: Double] = [:]
+                var pending = variant.kind == .l2 ? [0.0] : (options.quick ? [0.1] : LambdaLadder.initial(variant.step))
+                while let value = pending.first {
+                    pending.removeFirst()
+                    let t0 = Date()
+                    let late = try cache.models(variant, lambda: value, log: log).first { $0.stage == .late }!
+                    let dense = try validate(late.model, "validation, dense")
+                    let probe = PruningProbe(late.model, coupled: coupled)
+                    var best = (top1: -1.0, name: "")
+                    for criterion in variant.criteria {
+                        for n in EnergyNormalization.allCases {
+                            let top1 = try probe.measure(criterion, n, target: 0.5) { try validate($0, "validation, 50% pruned") }.top1
+                            if top1 > best.top1 { best = (top1, "\(criterion.rawValue)/\(n.rawValue)") }
+                        }
+                    }
+                    sweep.append(SweepRun(architecture: architecture.name, variant: variant.name, lambda: value, trainLoss: late.trainLoss,
+                                          trainPenalty: late.trainPenalty, validationDenseTop1: dense, validationPrunedTop1: best.top1,
+                                          bestSelection: best.name, seconds: Date().timeIntervalSince(t0)))
+                    log.line(String(format: "%@ %@ λ=%g: validation dense %.2f%%, 50%% pruned %.2f%% (%@)", architecture.name, variant.name,
+                                    value, dense * 100, best.top1 * 100, best.name))
+                    if variant.kind == .l2 { reference = dense }
+                    // A λ whose dense model falls more than 5 points below L2's is not a candidate
+                    // (the subgradient with BatchNorm can leave running statistics that no longer
+                    // fit the weights); among such values the smaller is preferred, so the ladder
+                    // extends downwards.
+                    scores[value] = dense >= reference - 0.05 ? best.top1 : -1 - value
+                    if variant.kind != .l2, !options.quick, pending.isEmpty, scores.count < maxLambdas, let next = LambdaLadder.next(after: scores) {
+                        pending.append(next)
+                    }
+                }
+                let chosen = scores.max { ($0.value, -$0.key) < ($1.value, -$1.key) }!.key
+                lambda[architecture.name, default: [:]][variant.name] = chosen
+                // The selection study: the chosen λ, early and late.
+                for value in [chosen] {
+                    for trained in try cache.models(variant, lambda: value, log: log) {
+                        let probe = PruningProbe(trained.model, coupled: coupled)
+                        for criterion in variant.criteria {
+                            for n in EnergyNormalization.allCases {
+                                for target in options.quick ? [0.3, 0.5] : selectionTargets {
+                                    let m = try probe.measure(criterion, n, target: target) { try validate($0, "selection \(trained.key)") }
+                                    selection.append(SelectionPoint(architecture: architecture.name, model: "\(architecture.name) \(trained.key)",
+                                                                    variant: variant.name, lambda: value, stage: trained.stage.rawValue,
+                                                                    criterion: criterion.rawValue, normalization: n.rawValue, target: target,
+                                                                    macsRemoved: m.macsRemoved, validationTop1: m.top1))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            let part = Phase(quick: options.quick, validation: validation.count, sweep: Array(sweep[sweepStart...]),
+                             selection: Array(selection[selectionStart...]), lambda: lambda[architecture.name] ?? [:])
+            try AtomicFile.write(try JSONEncoder().encode(part), to: resultsPath)
+        }
+
+        // 2. The default selection, from the validation figures of every model.
+        let ranking = SelectionChoice.rank(selection)
+        let standard = ranking[0].candidate
+        log.line("default selection on validation: \(standard.name), mean top-1 \(String(format: "%.2f", ranking[0].meanTop1 * 100))%")
+
+        // 3. Test set: the default selection at every target, as pruned; then one epoch of
+        //    fine-tuning at 50%.
+        var denseTop1: [String: [String: Double]] = [:]
+        var points: [TestPoint] = [], finetunes: [FineTune] = []
+        for (name, cache) in caches.sorted(by: { $0.key < $1.key }) {
+            for variant in Variant.all {
+                let model = try cache.models(variant, lambda: lambda[name]![variant.name]!, log: log).first { $0.stage == .late }!.model
+                denseTop1[name, default: [:]][variant.name] = try log.evaluate(model, data.test, normalization, "\(variant.name) dense").top1
+                let probe = PruningProbe(model, coupled: cache.coupled)
+                let criterion = standard.criterion(for: variant)
+                for target in options.quick ? [0.3, 0.5] : targets {
+                    let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target)
+                    let top1 = try log.evaluate(pruned, data.test, normalization, "\(variant.name) \(Int(target * 100))%").top1
+                    points.append(TestPoint(architecture: name, variant: variant.name, target: target, macsRemoved: removed, prunedTop1: top1))
+                }
                 let t0 = Date()
-                let model = try trainModel(architecture, kind: kind, lambda: value, epochs: epochs, train: train,
-                                           normalization: normalization, log: log)
-                let dense = try log.evaluate(model, validation, normalization, "validation, dense")
-                var pruned: [String: Double] = [:]
-                for normalizationKind in EnergyNormalization.allCases {
-                    let candidate = try prune(model, kind: kind, normalization: normalizationKind, target: 0.5)
-                    pruned[normalizationKind.rawValue] = try log.evaluate(candidate.model, validation, normalization, "validation, 50% pruned").top1
+                let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: 0.5)
+                let before = try log.evaluate(pruned, data.test, normalization, "\(variant.name) as pruned").top1
+                do {
+                    try PruningSchedule.fineTune(pruned, train: train, normalization: normalization,
+                                                 settings: FineTuningSettings(epochs: 1, learningRate: 0.01), regularizer: RegularizerChoice(kind: .l2),
+                                                 progress: { log.progress("\(name) \(variant.name) fine-tuning", $0) })
+                } catch is PruningCancelled {
+                    throw Interrupted()
                 }
-                let run = SweepRun(regularizer: kind.rawValue, lambda: value, validationDenseTop1: dense.top1,
-                                   validationPrunedTop1: pruned, seconds: Date().timeIntervalSince(t0))
-                sweepRuns.append(run)
-                log.line(String(format: "%@ λ=%g: validation dense %.2f%%, 50%% pruned best %.2f%%", kind.rawValue, value,
-                                dense.top1 * 100, pruned.values.max()! * 100))
-                let score = pruned.values.max()!
-                if best == nil || score > best!.score {
-                    best = (score, model)
-                    lambda[kind] = value
-                }
-            }
-            models[kind] = best!.model
-        }
-
-        // 2. The default normalisation, from the validation split.
-        let defaultNormalization = chooseNormalization(sweepRuns, lambda: lambda)
-
-        // 3. One-shot pruning on the test set, as pruned and after BN re-estimation.
-        var denseTop1: [String: Double] = [:]
-        var points: [Point] = []
-        for kind in order {
-            let model = models[kind]!
-            denseTop1[kind.rawValue] = try log.evaluate(model, data.test, normalization, "\(kind.rawValue) dense").top1
-            for normalizationKind in EnergyNormalization.allCases {
-                for target in targets {
-                    let candidate = try prune(model, kind: kind, normalization: normalizationKind, target: target)
-                    let pruned = try log.evaluate(candidate.model, data.test, normalization, "\(kind.rawValue) \(normalizationKind.rawValue) \(Int(target * 100))%").top1
-                    candidate.model.reestimateBatchNormStatistics(dataset: train, normalization: normalization, examples: recalibrationImages)
-                    let recalibrated = try log.evaluate(candidate.model, data.test, normalization, "  after BN re-estimation").top1
-                    points.append(Point(regularizer: kind.rawValue, normalization: normalizationKind.rawValue, target: target,
-                                        macsRemoved: candidate.removedShare, prunedTop1: pruned, recalibratedTop1: recalibrated))
-                }
+                let after = try log.evaluate(pruned, data.test, normalization, "\(variant.name) fine-tuned").top1
+                finetunes.append(FineTune(architecture: name, variant: variant.name, selection: standard.name, macsRemoved: removed,
+                                          prunedTop1: before, finetunedTop1: after, seconds: Date().timeIntervalSince(t0)))
+                log.line(String(format: "%@ %@ at 50%%: %.2f%% as pruned, %.2f%% after one epoch", name, variant.name, before * 100, after * 100))
             }
         }
 
-        // 4. One epoch of fine-tuning at 50%, lr 0.01, without the regularizer.
-        var finetunes: [FineTune] = []
-        for kind in order {
-            let t0 = Date()
-            let candidate = try prune(models[kind]!, kind: kind, normalization: defaultNormalization, target: 0.5)
-            let before = try log.evaluate(candidate.model, data.test, normalization, "\(kind.rawValue) as pruned").top1
-            do {
-                try PruningSchedule.fineTune(candidate.model, train: train, normalization: normalization,
-                                             settings: FineTuningSettings(epochs: 1, learningRate: 0.01), regularizer: RegularizerChoice(kind: .l2),
-                                             progress: { log.progress("\(kind.rawValue) fine-tuning", $0) })
-            } catch is PruningCancelled {
-                throw Interrupted()
-            }
-            let after = try log.evaluate(candidate.model, data.test, normalization, "\(kind.rawValue) fine-tuned").top1
-            finetunes.append(FineTune(regularizer: kind.rawValue, normalization: defaultNormalization.rawValue, prunedTop1: before,
-                                      finetunedTop1: after, seconds: Date().timeIntervalSince(t0)))
-            log.line(String(format: "%@ at 50%%: %.2f%% as pruned, %.2f%% after one epoch", kind.rawValue, before * 100, after * 100))
-        }
-
-        let report = Report(
-            dataset: data.train.name, epochs: epochs, trainExamples: train.count, validationExamples: validation.count,
-            testExamples: data.test.count, sweep: sweepRuns, lambda: Dictionary(uniqueKeysWithValues: lambda.map { ($0.key.rawValue, $0.value) }),
-            denseTop1: denseTop1, defaultNormalization: defaultNormalization.rawValue, points: points, finetune: finetunes,
-            seconds: Date().timeIntervalSince(started))
-        try write(report, to: outFolder, json: true)
-        print("wrote \(outFolder)/oicsr-study.md, .json and .svg in \(Format.duration(seconds: report.seconds))")
+        let report = Report(dataset: data.train.name, epochs: options.epochs, trainExamples: train.count, validationExamples: validation.count,
+                            testExamples: data.test.count, architectures: options.architectures.map(\.rawValue), cache: options.cache,
+                            coupled: caches.mapValues(\.coupled),
+                            checkpoints: caches.mapValues { cache in
+                                Dictionary(uniqueKeysWithValues: Variant.all.map { v in
+                                    (v.name, cache.path(v, lambda: lambda[cache.architecture.name]![v.name]!, stage: .late))
+                                })
+                            },
+                            sweep: sweep, lambda: lambda, selection: selection, defaultSelection: standard, denseTop1: denseTop1,
+                            points: points, finetune: finetunes, seconds: Date().timeIntervalSince(started))
+        try write(report, to: options.outFolder, json: true)
+        print("wrote \(options.outFolder)/oicsr-study.md, selection.md, oicsr-study.json and plots in \(Format.duration(seconds: report.seconds))")
     }
 
     static func write(_ report: Report, to folder: String, json: Bool) throws {
@@ -206,22 +314,11 @@ enum StudyCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(report), to: folder + "/oicsr-study.json")
         }
-        try AtomicFile.write(Data(StudyReport.plot(report).svg().utf8), to: folder + "/oicsr-study.svg")
-        try AtomicFile.write(Data(StudyReport.markdown(report).utf8), to: folder + "/oicsr-study.md")
-    }
-
-    /// The normalisation that kept the most validation accuracy for OICSR-GL at 50% of MACs
-    /// removed; ties (a strongly regularized model loses nothing under any of them) go to
-    /// the best mean over the other regularizers at their chosen λ, then to the order of
-    /// `EnergyNormalization.allCases`.
-    static func chooseNormalization(_ runs: [SweepRun], lambda: [RegularizerKind: Double]) -> EnergyNormalization {
-        let chosen = runs.filter { RegularizerKind(rawValue: $0.regularizer).map { lambda[$0] } == $0.lambda }
-        func score(_ n: EnergyNormalization) -> (Double, Double) {
-            let oicsr = chosen.first { $0.regularizer == RegularizerKind.oicsrGL.rawValue }?.validationPrunedTop1[n.rawValue] ?? 0
-            let others = chosen.filter { $0.regularizer != RegularizerKind.oicsrGL.rawValue }.compactMap { $0.validationPrunedTop1[n.rawValue] }
-            return (oicsr, others.reduce(0, +) / Double(max(others.count, 1)))
+        for architecture in report.architectures {
+            try AtomicFile.write(Data(StudyReport.plot(report, architecture: architecture).svg().utf8), to: folder + "/oicsr-study-\(architecture).svg")
         }
-        return EnergyNormalization.allCases.reduce(EnergyNormalization.allCases[0]) { best, n in score(n) > score(best) ? n : best }
+        try AtomicFile.write(Data(StudyReport.markdown(report).utf8), to: folder + "/oicsr-study.md")
+        try AtomicFile.write(Data(StudyReport.selectionPage(report).utf8), to: folder + "/selection.md")
     }
 
     /// The training split minus its last `count` examples, and those examples.
@@ -234,29 +331,6 @@ enum StudyCommand {
         }
         return (part(0..<keep), part(keep..<data.count))
     }
-
-    static func trainModel(_ architecture: Architecture, kind: RegularizerKind, lambda: Double, epochs: Int, train: Dataset,
-                           normalization: Normalization, log: StudyLog) throws -> Model {
-        let model = try Model(architecture: architecture, seed: 1)
-        var configuration = TrainingConfiguration()
-        configuration.epochs = epochs
-        let trainer = RegularizerChoice(kind: kind, lambda: kind == .l2 ? nil : lambda).trainer(for: model, configuration: configuration)
-        let label = kind == .l2 ? "training l2" : String(format: "training %@ λ=%g", kind.rawValue, lambda)
-        guard trainer.fit(train: train, normalization: normalization, augmentation: .none,
-                          progress: { log.progress(label, $0) }, epochFinished: { _ in }) else { throw Interrupted() }
-        return model
-    }
-
-    /// One-shot pruning of `model` to `target` of MACs removed, ranked with the criterion
-    /// that matches how it was trained.
-    static func prune(_ model: Model, kind: RegularizerKind, normalization: EnergyNormalization, target: Double) throws -> (model: Model, removedShare: Double) {
-        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target),
-                                       policy: SelectionPolicy(criterion: .matching(kind), normalization: normalization))
-        let plan = try schedule.plan(model)
-        let result = try schedule.run(model, plan: plan, train: nil, normalization: .identity(channels: model.architecture.input[0]),
-                                      events: PruningSchedule.Events())
-        return (result.model, result.removedShare(.flops))
-    }
 }
 
 /// Progress of the long study on stderr.
@@ -268,8 +342,8 @@ final class StudyLog {
     }
 
     func progress(_ label: String, _ p: TrainingProgress) -> Bool {
-        bar.update(label: label, share: p.share, detail: String(format: "loss %.3f acc %.1f%% %.0f img/s", p.loss, p.accuracy * 100, p.imagesPerSecond))
-        if p.share >= 1 { bar.finish(String(format: "%@: train loss %.3f, accuracy %.2f%%", label, p.loss, p.accuracy * 100)) }
+        bar.update(label: label, share: p.share, detail: String(format: "loss %.3f + penalty %.3f acc %.1f%% %.0f img/s", p.loss, p.penalty, p.accuracy * 100, p.imagesPerSecond))
+        if p.share >= 1 { bar.finish(String(format: "%@: train loss %.3f, penalty %.3f, accuracy %.2f%%", label, p.loss, p.penalty, p.accuracy * 100)) }
         return !Interruption.isRequested
     }
 

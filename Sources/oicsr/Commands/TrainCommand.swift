@@ -86,6 +86,8 @@ enum TrainCommand {
         var checkpoint: String
         var model: String
         var dataset: String
+        /// The sparsity regularizer; each epoch reports its mean penalty beside the loss.
+        var regularizer: Recipe.Regularization
         var epochs: [EpochSummary]
         var test: Evaluation
     }
@@ -134,7 +136,7 @@ enum TrainCommand {
 
         if !options.json {
             let macs = model.graph.cost.macs
-            let penalty = regularizer.kind == .l2 ? "" : ", \(regularizer.kind.rawValue) λ=\(regularizer.options.lambda)"
+            let penalty = regularizer.kind == .l2 ? "" : ", \(regularizer.kind.rawValue) λ=\(regularizer.options.lambda) (\(regularizer.options.step.rawValue))"
             Console.error("training \(architecture.name) (\(macs.formatted()) MACs) on \(data.train.name): \(data.train.count) images, \(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s")\(penalty)" + (startEpoch > 0 ? ", resuming after epoch \(startEpoch)" : ""))
         }
         Interruption.install()
@@ -149,8 +151,9 @@ enum TrainCommand {
                 guard diverged == nil else { return false }
                 guard p.loss.isFinite else { diverged = (p.epoch + 1, p.batch); return false }
                 // The bar shows the share of the whole run; the label says which epoch it is in.
+                let penalty = regularizer.kind == .l2 ? "" : String(format: " + penalty %.3f", p.penalty)
                 progress.update(label: "training (epoch \(p.epoch + 1)/\(p.epochs))", share: p.share,
-                                detail: String(format: "loss %.3f acc %.1f%% lr %.4f %.0f img/s", p.loss, p.accuracy * 100, p.learningRate, p.imagesPerSecond))
+                                detail: String(format: "loss %.3f%@ acc %.1f%% lr %.4f %.0f img/s", p.loss, penalty, p.accuracy * 100, p.learningRate, p.imagesPerSecond))
                 return !Interruption.isRequested
             },
             epochFinished: { summary in
@@ -161,11 +164,12 @@ enum TrainCommand {
                 recipe.training?.epochsCompleted = summary.epoch + 1
                 recipe.training?.resumeToken = token
                 info.record(recipe)
-                info.metrics = ["train_loss": summary.loss, "train_accuracy": summary.accuracy]
+                info.metrics = ["train_loss": summary.loss, "train_accuracy": summary.accuracy, "train_penalty": summary.penalty]
                 try Checkpoint.save(model, info: info, to: out)
                 try TrainingState.save(trainer, epochsCompleted: summary.epoch + 1, token: token, checkpoint: out)
-                progress.finish(String(format: "epoch %d: loss %.4f, train accuracy %.2f%%, %.1fs; saved %@",
-                                       summary.epoch + 1, summary.loss, summary.accuracy * 100, summary.seconds, out))
+                let penalty = regularizer.kind == .l2 ? "" : String(format: " + %@ penalty %.4f", regularizer.kind.rawValue, summary.penalty)
+                progress.finish(String(format: "epoch %d: loss %.4f%@, train accuracy %.2f%%, %.1fs; saved %@",
+                                       summary.epoch + 1, summary.loss, penalty, summary.accuracy * 100, summary.seconds, out))
             })
         if let diverged {
             progress.finish()
@@ -185,14 +189,15 @@ enum TrainCommand {
             throw RuntimeFailure(description: "training diverged (the test loss is \(test.loss)); \(out) holds the last epoch with finite weights; try a lower --lr")
         }
         info.metrics = ["top1": test.top1, "loss": test.loss]
-        if let last = epochs.last { info.metrics["train_loss"] = last.loss }
+        if let last = epochs.last { info.metrics["train_loss"] = last.loss; info.metrics["train_penalty"] = last.penalty }
         let token = TrainingState.newToken()
         recipe.training?.resumeToken = token
         info.record(recipe)
         try Checkpoint.save(model, info: info, to: out)
         try TrainingState.save(trainer, epochsCompleted: configuration.epochs, token: token, checkpoint: out)
         if options.json {
-            Console.printJSON(Result(checkpoint: out, model: architecture.name, dataset: data.test.name, epochs: epochs, test: test))
+            Console.printJSON(Result(checkpoint: out, model: architecture.name, dataset: data.test.name,
+                                     regularizer: Recipe.Regularization(regularizer), epochs: epochs, test: test))
         } else {
             print("test top-1 \(Format.percent(test.top1, decimals: 2)), loss \(String(format: "%.4f", test.loss)) on \(test.count) images; saved \(out)")
         }

@@ -1,126 +1,192 @@
 import Foundation
 import Pruning
 
-/// The study's results as a Markdown page and a plot.
+/// The study's results as two Markdown pages (the regularizers and optimisers; the default
+/// selection) and one plot per architecture.
 enum StudyReport {
-    static let colors = ["l2": "#7f7f7f", "gl": "#1f77b4", "l1-bn": "#ff7f0e", "oicsr-gl": "#d62728"]
+    typealias Report = StudyCommand.Report
+    static let colors = ["l2": "#7f7f7f", "gl/subgradient": "#9ecae1", "gl/proximal": "#1f77b4",
+                         "oicsr-gl/subgradient": "#fc9272", "oicsr-gl/proximal": "#d62728", "l1-bn/proximal": "#ff7f0e"]
 
-    /// The default normalisation by the current rule, from the report's validation figures.
-    static func standard(_ r: StudyCommand.Report) -> String {
-        let lambda = Dictionary(uniqueKeysWithValues: r.lambda.compactMap { key, value in RegularizerKind(rawValue: key).map { ($0, value) } })
-        return StudyCommand.chooseNormalization(r.sweep, lambda: lambda).rawValue
+    static func pct(_ v: Double) -> String { String(format: "%.2f", v * 100) }
+    static func signed(_ v: Double) -> String { String(format: "%+.2f", v * 100) }
+
+    static func point(_ r: Report, _ architecture: String, _ variant: String, _ target: Double) -> StudyCommand.TestPoint? {
+        r.points.first { $0.architecture == architecture && $0.variant == variant && abs($0.target - target) < 1e-9 }
     }
 
-    static func plot(_ report: StudyCommand.Report) -> LinePlot {
-        var series: [LinePlot.Series] = []
-        for kind in StudyCommand.order.map(\.rawValue) {
-            let points = report.points.filter { $0.regularizer == kind && $0.normalization == standard(report) }
-            series.append(.init(label: kind, color: colors[kind]!, dashed: false,
-                                points: points.map { ($0.target * 100, $0.prunedTop1 * 100) }))
+    static func plot(_ r: Report, architecture: String) -> LinePlot {
+        let series = Variant.all.map(\.name).map { variant in
+            LinePlot.Series(label: variant, color: colors[variant] ?? "#000000", dashed: variant.hasSuffix("subgradient"),
+                            points: r.points.filter { $0.architecture == architecture && $0.variant == variant }
+                                .map { ($0.target * 100, $0.prunedTop1 * 100) })
         }
-        for kind in StudyCommand.order.map(\.rawValue) {
-            let points = report.points.filter { $0.regularizer == kind && $0.normalization == standard(report) }
-            series.append(.init(label: kind + " + BN re-est.", color: colors[kind]!, dashed: true,
-                                points: points.map { ($0.target * 100, $0.recalibratedTop1 * 100) }))
-        }
-        return LinePlot(title: "convnet-s, \(report.dataset): top-1 after one-shot pruning (\(standard(report)))",
+        return LinePlot(title: "\(architecture), \(r.dataset): test top-1 as pruned (\(r.defaultSelection.name))",
                         xLabel: "MACs removed (%)", yLabel: "test top-1 (%)", xRange: 0...70, yRange: 0...100, series: series)
     }
 
-    /// OICSR-GL at 50% against the figures the comparison is about.
-    static func summary(_ r: StudyCommand.Report) -> String {
-        func pct(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
-        let normalization = standard(r)
-        guard let point = r.points.first(where: { $0.regularizer == "oicsr-gl" && $0.normalization == normalization && $0.target == 0.5 }),
-              let tuned = r.finetune.first(where: { $0.regularizer == "oicsr-gl" }) else { return "" }
-        let others = r.points.filter { $0.regularizer != "oicsr-gl" && $0.normalization == normalization && $0.target == 0.5 }
-            .map { "\($0.regularizer) \(pct($0.prunedTop1))" }.joined(separator: ", ")
-        return """
-            **At 50% of MACs removed** (\(normalization) normalisation), OICSR-GL keeps \(pct(point.prunedTop1)) top-1 as pruned,
-            before any fine-tuning or BN re-estimation (dense: \(pct(r.denseTop1["oicsr-gl"]!)); the other regularizers: \(others)),
-            and reaches \(pct(tuned.finetunedTop1)) after one epoch of fine-tuning at lr 0.01. For comparison, a widely used
-            PyTorch pruning library with its group-norm criterion and its own sparse training, on the same model,
-            data, 2 epochs and 50% of MACs, was reported at 16% before fine-tuning and 89.7% after one epoch (from
-            90.5% dense); that figure was not measured by this command.
-            """
+    /// Mean over `targets` of (a − b) as pruned, for one architecture; nil when a point is missing.
+    static func gap(_ r: Report, _ architecture: String, _ a: String, _ b: String, targets: [Double]) -> Double? {
+        var sum = 0.0
+        for t in targets {
+            guard let x = point(r, architecture, a, t), let y = point(r, architecture, b, t) else { return nil }
+            sum += x.prunedTop1 - y.prunedTop1
+        }
+        return sum / Double(max(targets.count, 1))
     }
 
-    static func markdown(_ r: StudyCommand.Report) -> String {
-        func pct(_ v: Double) -> String { String(format: "%.2f", v * 100) }
+    /// How much of OICSR-GL's lead over GL trained as the paper trains it comes from the
+    /// out-in group and how much from the proximal optimiser, both ways round.
+    static func decomposition(_ r: Report) -> String {
+        let targets = Array(Set(r.points.map(\.target))).sorted()
+        let ranges: [(String, [Double])] = [("at 50%", targets.filter { abs($0 - 0.5) < 1e-9 }), ("mean over \(Int(targets.first! * 100))–\(Int(targets.last! * 100))%", targets)]
         var md = """
-            # OICSR on Fashion-MNIST: pruning before fine-tuning
+            ## The group and the optimiser
 
-            Written by `oicsr study` (\(String(format: "%.0f", r.seconds / 60)) minutes on this machine). `convnet-s` is trained for
-            \(r.epochs) epochs with each regularizer (SGD, momentum 0.9, lr 0.05 cosine, weight decay 5e-4,
-            batch 128, seed 1; GL, OICSR-GL and L1-BN as proximal steps after each SGD step) on the first \(r.trainExamples) training images; the last \(r.validationExamples) training images are held
-            out to choose λ and the default energy normalisation. Accuracies are on the \(r.testExamples)-image test set.
-            Each model is pruned one-shot by the global greedy selection (cap 50% of a layer's channels),
-            ranked by the importance that matches its training: out-in-channel energy for OICSR-GL, the
-            out-channel energy (filter and BatchNorm) for L2 and GL, |γ| for L1-BN. MACs are multiply-accumulates
-            of conv and linear layers for one 28x28 image.
+            Test top-1 as pruned (default selection, no repair), in points. The lead of OICSR-GL with the
+            proximal step over GL trained as the paper trains it (subgradient) splits into the group's part
+            and the optimiser's part, and the split depends on which comes first: both orders are shown.
 
-            ![accuracy against MACs removed](oicsr-study.svg)
-
-            \(summary(r))
-
-            ## λ sweep (validation split)
-
-            Validation top-1 of the dense model, and at 50% of MACs removed as pruned (best normalisation).
-
-            | regularizer | λ | dense | 50% pruned | chosen |
-            | --- | --- | --- | --- | --- |
+            | model | range | OICSR-GL prox − GL subgrad | group, paper's optimiser: OICSR subgrad − GL subgrad | then optimiser: OICSR prox − OICSR subgrad | optimiser, GL: GL prox − GL subgrad | then group: OICSR prox − GL prox | paper's OICSR-GL (subgrad) − L2 |
+            | --- | --- | --- | --- | --- | --- | --- | --- |
 
             """
-        for run in r.sweep {
-            let chosen = r.lambda[run.regularizer] == run.lambda ? "✓" : ""
-            md += "| \(run.regularizer) | \(run.regularizer == "l2" ? "–" : String(format: "%g", run.lambda)) | \(pct(run.validationDenseTop1)) | \(pct(run.validationPrunedTop1.values.max()!)) | \(chosen) |\n"
+        var sentences: [String] = []
+        for architecture in r.architectures {
+            let all = targets
+            guard let lead = gap(r, architecture, "oicsr-gl/proximal", "gl/subgradient", targets: all),
+                  let group = gap(r, architecture, "oicsr-gl/subgradient", "gl/subgradient", targets: all),
+                  let optimiser = gap(r, architecture, "oicsr-gl/proximal", "oicsr-gl/subgradient", targets: all),
+                  let glOptimiser = gap(r, architecture, "gl/proximal", "gl/subgradient", targets: all),
+                  let glGroup = gap(r, architecture, "oicsr-gl/proximal", "gl/proximal", targets: all),
+                  let paper = gap(r, architecture, "oicsr-gl/subgradient", "l2", targets: all),
+                  let proximalOverL2 = gap(r, architecture, "oicsr-gl/proximal", "l2", targets: all) else { continue }
+            sentences.append("**\(architecture)**, mean over \(Int(all.first! * 100))–\(Int(all.last! * 100))% of MACs removed: OICSR-GL with the proximal step "
+                + "keeps \(signed(lead)) points more than GL trained by the paper's subgradient. Taking the group first, "
+                + "\(signed(group)) comes from the out-in group (both by subgradient) and \(signed(optimiser)) from the proximal step; "
+                + "taking the optimiser first, \(signed(glOptimiser)) comes from the proximal step (both GL) and \(signed(glGroup)) from the group. "
+                + "The paper's own optimiser lands at \(signed(paper)) points against L2 (OICSR-GL by subgradient), where the proximal step lands at \(signed(proximalOverL2)).")
         }
-        md += "\n## Dense models (test)\n\n| regularizer | λ | top-1 |\n| --- | --- | --- |\n"
-        for kind in StudyCommand.order.map(\.rawValue) {
-            md += "| \(kind) | \(kind == "l2" ? "–" : String(format: "%g", r.lambda[kind]!)) | \(pct(r.denseTop1[kind]!)) |\n"
+        md = md.replacingOccurrences(of: "both orders are shown.\n", with: "both orders are shown.\n\n" + sentences.joined(separator: "\n\n") + "\n")
+        for architecture in r.architectures {
+            for (label, range) in ranges where !range.isEmpty {
+                func g(_ a: String, _ b: String) -> String { gap(r, architecture, a, b, targets: range).map(signed) ?? "–" }
+                md += "| \(architecture) | \(label) | \(g("oicsr-gl/proximal", "gl/subgradient")) | \(g("oicsr-gl/subgradient", "gl/subgradient")) | "
+                    + "\(g("oicsr-gl/proximal", "oicsr-gl/subgradient")) | \(g("gl/proximal", "gl/subgradient")) | \(g("oicsr-gl/proximal", "gl/proximal")) | "
+                    + "\(g("oicsr-gl/subgradient", "l2")) |\n"
+            }
         }
-        md += "\n## One-shot pruning, test top-1 (%): as pruned / after BN re-estimation on \(StudyCommand.recalibrationImages) training images\n"
-        for normalization in EnergyNormalization.allCases {
-            let marker = normalization.rawValue == standard(r) ? " (default)" : ""
-            md += "\n### \(normalization.rawValue)\(marker): \(normalization.summary)\n\n| MACs removed | " + StudyCommand.order.map(\.rawValue).joined(separator: " | ") + " |\n"
-            md += "| --- |" + String(repeating: " --- |", count: StudyCommand.order.count) + "\n"
-            let targets = Array(Set(r.points.map(\.target))).sorted()
-            for target in targets {
+        return md
+    }
+
+    static func markdown(_ r: Report) -> String {
+        let minutes = String(format: "%.0f", r.seconds / 60)
+        var md = """
+            # OICSR on \(r.dataset): the group, the optimiser, and pruning before fine-tuning
+
+            Written by `oicsr study` (\(minutes) minutes on this machine, two shared cores). Each of
+            \(r.architectures.map { "`\($0)`" }.joined(separator: " and ")) is trained for \(r.epochs) epochs (SGD, momentum 0.9, lr 0.05 cosine,
+            weight decay 5e-4, batch 128, seed 1) on the first \(r.trainExamples) training images with each regularizer: L2
+            (weight decay only); GL (group lasso on each layer's filters) and OICSR-GL (group lasso on whole out-in
+            channels), each with the paper's optimiser — the penalty's subgradient added to the loss gradient — and
+            with a proximal step after each SGD step (the exact operator for OICSR's overlapping groups); L1-BN
+            (proximal). The next \(r.validationExamples) training images are held out: they choose λ and the default
+            selection. Accuracies below are on the \(r.testExamples)-image test set. MACs are multiply-accumulates of conv
+            and linear layers for one image. Pruning is one-shot, by the global greedy selection (cap 50% of a
+            layer's channels), with the default selection chosen in [selection.md](selection.md):
+            **\(r.defaultSelection.name)**. Checkpoints are in `\(r.cache)/`.
+
+            \(decomposition(r))
+
+            """
+        for architecture in r.architectures {
+            md += "\n## \(architecture)\n\n![test top-1 against MACs removed](oicsr-study-\(architecture).svg)\n\n"
+            md += "### λ sweep (validation)\n\nValidation top-1 of the dense model and at 50% of MACs removed, as pruned, under the selection that kept the most; the training loss and penalty (mean over the last epoch). The chosen λ keeps the most at 50% among the values whose dense model is within 5 points of L2's; λ is extended until it has a tried neighbour on both sides.\n\n"
+            md += "| regularizer | λ | train loss | penalty | dense | 50% pruned | best selection | chosen |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+            for run in r.sweep where run.architecture == architecture {
+                let chosen = r.lambda[architecture]?[run.variant] == run.lambda
+                let tried = r.sweep.filter { $0.architecture == architecture && $0.variant == run.variant }.map(\.lambda)
+                let bracketed = tried.contains { $0 < run.lambda } && tried.contains { $0 > run.lambda }
+                let mark = chosen ? (run.variant == "l2" || bracketed ? "✓" : "✓ (edge)") : ""
+                md += "| \(run.variant) | \(run.variant == "l2" ? "–" : String(format: "%g", run.lambda)) | \(String(format: "%.3f", run.trainLoss)) | "
+                    + "\(String(format: "%.3f", run.trainPenalty)) | \(pct(run.validationDenseTop1)) | \(pct(run.validationPrunedTop1)) | \(run.bestSelection) | \(mark) |\n"
+            }
+            let variants = Variant.all.map(\.name)
+            md += "\n### One-shot pruning, test top-1 (%) as pruned (default selection)\n\n"
+            md += "| MACs removed | " + variants.joined(separator: " | ") + " |\n| --- |" + String(repeating: " --- |", count: variants.count) + "\n"
+            md += "| dense | " + variants.map { r.denseTop1[architecture]?[$0].map(pct) ?? "–" }.joined(separator: " | ") + " |\n"
+            for target in Array(Set(r.points.map(\.target))).sorted() {
                 md += "| \(Int((target * 100).rounded()))% |"
-                for kind in StudyCommand.order.map(\.rawValue) {
-                    if let p = r.points.first(where: { $0.regularizer == kind && $0.normalization == normalization.rawValue && $0.target == target }) {
-                        md += " \(pct(p.prunedTop1)) / \(pct(p.recalibratedTop1)) |"
-                    } else { md += " – |" }
+                for variant in variants {
+                    if let p = point(r, architecture, variant, target) { md += " \(pct(p.prunedTop1)) |" } else { md += " – |" }
                 }
                 md += "\n"
             }
+            md += "\n### One epoch of fine-tuning at 50% of MACs removed (lr 0.01 cosine, no regularizer, default selection)\n\n"
+            md += "| regularizer | λ | MACs removed | as pruned | after one epoch |\n| --- | --- | --- | --- | --- |\n"
+            for f in r.finetune where f.architecture == architecture {
+                let lambda = f.variant == "l2" ? "–" : String(format: "%g", r.lambda[architecture]?[f.variant] ?? 0)
+                md += "| \(f.variant) | \(lambda) | \(pct(f.macsRemoved))% | \(pct(f.prunedTop1)) | \(pct(f.finetunedTop1)) |\n"
+            }
         }
-        md += "\n## One epoch of fine-tuning at 50% of MACs removed (lr 0.01 cosine, no regularizer)\n\n| regularizer | selected with | as pruned | after one epoch |\n| --- | --- | --- | --- |\n"
-        for f in r.finetune { md += "| \(f.regularizer) | \(f.normalization) | \(pct(f.prunedTop1)) | \(pct(f.finetunedTop1)) |\n" }
-        let chosen = r.sweep.filter { r.lambda[$0.regularizer] == $0.lambda }
+        return md
+    }
+
+    /// The page that says how the default selection was chosen.
+    static func selectionPage(_ r: Report) -> String {
+        let ranking = SelectionChoice.rank(r.selection)
+        let variants = Variant.all.map(\.name)
+        let models = Set(r.selection.map(\.model)).count
+        let targets = Array(Set(r.selection.map(\.target))).sorted().map { "\(Int(($0 * 100).rounded()))%" }.joined(separator: ", ")
+        var md = """
+            # The default selection
+
+            Written by `oicsr study`. The default selection ranks channels for the global greedy walk when the
+            user names none (`EnergyNormalization.standard`, and the criterion of models trained with L2 alone,
+            `ImportanceCriterion.matching`). It is chosen on the validation split (\(r.validationExamples) training images held out),
+            never on the test set, over \(models) models: \(r.architectures.joined(separator: " and ")), each regularizer with each
+            optimiser, at the chosen λ, after the first epoch (early) and at the end (late).
+            Each model is pruned one-shot at \(targets) of MACs removed, without fine-tuning or BN re-estimation.
+            Models trained with a sparsity regularizer are ranked by the criterion their training matches
+            (out-in channel for OICSR-GL, the filter with its BatchNorm for GL, |γ| for L1-BN); for L2 the
+            criterion is part of the choice.
+
+            A candidate's score is its mean validation top-1 over every model and target; regret is the shortfall
+            from the best candidate on the same model and target. Ties in the mean go to the smaller worst regret.
+
+            | selection | mean top-1 | mean regret | worst regret | \(variants.joined(separator: " | ")) |
+            | --- | --- | --- | --- |\(String(repeating: " --- |", count: variants.count))
+
+            """
+        for (i, score) in ranking.enumerated() {
+            let name = i == 0 ? "**\(score.candidate.name)**" : score.candidate.name
+            md += "| \(name) | \(pct(score.meanTop1)) | \(pct(score.meanRegret)) | \(pct(score.worstRegret)) | "
+                + variants.map { score.byVariant[$0].map(pct) ?? "–" }.joined(separator: " | ") + " |\n"
+        }
+        md += "\nBy this rule the default is **\(ranking.first?.candidate.name ?? "–")**"
+        md += ranking.first?.candidate.name == r.defaultSelection.name ? ".\n" : " (the run that wrote the test figures used \(r.defaultSelection.name)).\n"
+
+        // Per architecture and stage at 50%, the normalisations side by side (matching criterion).
+        md += "\n## At 50% of MACs removed, per model (validation top-1, matching criterion; L2 by its out-channel and out-in energies)\n\n"
         let normalizations = EnergyNormalization.allCases.map(\.rawValue)
-        md += "\n## The default normalisation\n\nValidation top-1 at 50% of MACs removed, as pruned, for each regularizer at its chosen λ:\n\n"
-        md += "| regularizer | " + normalizations.joined(separator: " | ") + " |\n| --- |" + String(repeating: " --- |", count: normalizations.count) + "\n"
-        for run in chosen {
-            md += "| \(run.regularizer) | " + normalizations.map { pct(run.validationPrunedTop1[$0] ?? 0) }.joined(separator: " | ") + " |\n"
+        md += "| model | criterion | " + normalizations.joined(separator: " | ") + " |\n| --- | --- |" + String(repeating: " --- |", count: normalizations.count) + "\n"
+        let keys = Array(Set(r.selection.map { "\($0.model)|\($0.criterion)" })).sorted()
+        for key in keys {
+            let parts = key.split(separator: "|").map(String.init)
+            let row = normalizations.map { n in
+                r.selection.first { $0.model == parts[0] && $0.criterion == parts[1] && $0.normalization == n && abs($0.target - 0.5) < 1e-9 }.map { pct($0.validationTop1) } ?? "–"
+            }
+            md += "| \(parts[0]) | \(parts[1]) | " + row.joined(separator: " | ") + " |\n"
         }
         md += """
 
-            The default is the normalisation that keeps the most validation accuracy for OICSR-GL at 50% of
-            MACs removed before any fine-tuning; ties go to the best mean over the other regularizers, then to
-            the order raw, per-weight, layer-mean, layer-share. By this rule the default is `\(standard(r))`.
-            The choice uses the validation split only, never the test figures above.
+            The normalisations: \(EnergyNormalization.allCases.map { "`\($0.rawValue)` = \($0.summary)" }.joined(separator: "; ")).
+            On weights a proximal regularizer has made sparse, every normalisation first takes the channels at exactly
+            zero energy, so they tie; the choice is made by the models where they differ (L2, the subgradient
+            variants, early checkpoints). The comparison with Torch-Pruning on the same weights is in
+            [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md).
 
             """
-        if r.defaultNormalization != standard(r) {
-            md += """
-
-                This run chose `\(r.defaultNormalization)` for its fine-tuning rows: it broke the tie by order alone.
-                For OICSR-GL the four normalisations gave the same test accuracy at every target up to 60% (the
-                tables above): each first takes the channels the regularizer drove to zero energy.
-
-                """
-        }
         return md
     }
 }
