@@ -206,11 +206,12 @@ def torch_pruning_at(model, architecture, target, dense_macs, groups, coupled):
     return pruned, removed, found
 
 
-def oicsr_prune(binary, checkpoint, target, data, coupled):
+def oicsr_prune(binary, checkpoint, target, data, coupled, normalization=None):
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "pruned.safetensors")
         run = subprocess.run([binary, "prune", checkpoint, "--flops", str(target), "--data", data, "--out", out, "--json"]
-                             + (["--coupled"] if coupled else []), capture_output=True, text=True)
+                             + (["--coupled"] if coupled else []) + (["--normalization", normalization] if normalization else []),
+                             capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"oicsr prune {checkpoint} --flops {target}: {run.stderr.strip()}")
         return json.loads(run.stdout)
@@ -223,6 +224,8 @@ def main():
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST IDX folder")
     parser.add_argument("--out", default="docs/selection-vs-torch-pruning", help="output path without extension (.md, .json)")
     parser.add_argument("--targets", default=",".join(str(t) for t in TARGETS))
+    parser.add_argument("--normalization", help="rank oicsr's channels by this normalisation instead of its default")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
     import torch_pruning as tp
 
@@ -233,7 +236,7 @@ def main():
     rows = []
     started = time.time()
     for architecture in study["architectures"]:
-        for variant in VARIANTS:
+        for variant in args.variants.split(","):
             path = checkpoint_path(study, architecture, variant)
             model, norm = load_model(path, architecture)
             dense_macs = macs(model)
@@ -241,7 +244,7 @@ def main():
             coupled = study["coupled"][architecture]
             groups = importances(model, architecture, coupled)
             for target in targets:
-                mine = oicsr_prune(args.oicsr, path, target, args.data, coupled)
+                mine = oicsr_prune(args.oicsr, path, target, args.data, coupled, args.normalization)
                 found = torch_pruning_at(model, architecture, target, dense_macs, groups, coupled)
                 theirs, removed, channels = found
                 row = {"architecture": architecture, "variant": variant, "checkpoint": path, "target": target,

@@ -1,35 +1,6 @@
 // Epoch loop over a data set, with progress reports, cancellation between batches and a
 // hook after each epoch (where the caller saves a checkpoint).
 
-/// Where a training run is, reported after every batch.
-public struct TrainingProgress: Sendable {
-    public var epoch: Int          // 0-based
-    public var epochs: Int
-    public var batch: Int          // batches done in this epoch
-    public var batches: Int
-    /// Mean loss and accuracy over the batches of this epoch so far.
-    public var loss: Double
-    public var accuracy: Double
-    public var penalty: Double
-    public var learningRate: Float
-    public var imagesPerSecond: Double
-    /// Share of the whole run done, 0…1.
-    public var share: Double { (Double(epoch) + Double(batch) / Double(max(batches, 1))) / Double(max(epochs, 1)) }
-}
-
-/// One finished epoch.
-public struct EpochSummary: Codable, Sendable {
-    public var epoch: Int
-    /// Mean cross-entropy over the epoch's examples.
-    public var loss: Double
-    public var accuracy: Double
-    /// Mean over the epoch's batches of the regularizer's penalty (λ·Σ‖g‖ or λ·Σ|γ|) at the
-    /// weights each batch started from; 0 without a regularizer. The objective is loss + penalty
-    /// (+ weight decay).
-    public var penalty: Double
-    public var seconds: Double
-}
-
 extension Trainer {
     /// Trains from `startEpoch` to the configured number of epochs. `progress` returns false
     /// to stop after the current batch; the epoch in progress is then abandoned (the last
