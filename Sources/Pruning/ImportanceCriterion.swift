@@ -9,12 +9,14 @@ public enum ImportanceCriterion: String, CaseIterable, Sendable, Codable {
     /// |γ| of the BatchNorm scales, the L1-BN (network slimming) baseline.
     case batchNormScale = "bn-scale"
 
-    /// The criterion that matches how a model was trained.
+    /// The criterion that matches how a model was trained. Training with L2 alone fixes none;
+    /// for it the selection study (docs/selection.md) chose the whole out-in-channel, which
+    /// keeps more validation accuracy than the filters alone.
     public static func matching(_ kind: RegularizerKind) -> ImportanceCriterion {
         switch kind {
-        case .oicsrGL: return .outIn
+        case .oicsrGL, .l2: return .outIn
         case .l1BN: return .batchNormScale
-        case .l2, .gl: return .outChannel
+        case .gl: return .outChannel
         }
     }
 }
