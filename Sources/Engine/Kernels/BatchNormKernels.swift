@@ -144,18 +144,11 @@ enum BatchNormKernels {
                 b[j] += g[j] * h[j]
             })
         }
-        for j in 0..<c {
-            dgamma[j] += Float(sumDyXhat[j])
-            dbeta[j] += Float(sumDy[j])
-        }
+        addParameterGradients(sumDy: sumDy, sumDyXhat: sumDyXhat, channels: c, dgamma: dgamma, dbeta: dbeta)
         guard let dx else { return }
         // dx = scale·dy - shift - slope·xhat, with per-channel coefficients.
-        let scale = coefficients, shift = coefficients + c, slope = coefficients + 2 * c
-        for j in 0..<c {
-            scale[j] = gamma[j] * invStd[j]
-            shift[j] = training ? scale[j] * Float(sumDy[j] / Double(rows)) : 0
-            slope[j] = training ? scale[j] * Float(sumDyXhat[j] / Double(rows)) : 0
-        }
+        let (scale, shift, slope) = inputGradientCoefficients(sumDy: sumDy, sumDyXhat: sumDyXhat, rows: rows, channels: c, gamma: gamma,
+                                                              invStd: invStd, training: training, coefficients: coefficients)
         Parallel.forRanges(rows, costPerItem: c) { range in
             for r in range {
                 let g = dy + r * c, h = xhat + r * c, d = dx + r * c
@@ -257,6 +250,31 @@ enum BatchNormKernels {
 
     /// Training- or eval-mode backward of a chain y = act(γ·xhat + β [+ residual]), act being
     /// ReLU or the identity, from x (xhat = (x − mean)·invStd is recomputed, not stored):
+    /// dγ += Σ dy·xhat and dβ += Σ dy, from the reduced per-channel sums.
+    private static func addParameterGradients(sumDy: UnsafePointer<Double>, sumDyXhat: UnsafePointer<Double>, channels c: Int,
+                                              dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>) {
+        for j in 0..<c {
+            dgamma[j] += Float(sumDyXhat[j])
+            dbeta[j] += Float(sumDy[j])
+        }
+    }
+
+    /// The per-channel coefficients of dx = scale·dy − shift − slope·xhat, written into
+    /// `coefficients` (scale, shift, slope, `c` each). In eval mode the statistics are
+    /// constants, so only the scale remains.
+    private static func inputGradientCoefficients(
+        sumDy: UnsafePointer<Double>, sumDyXhat: UnsafePointer<Double>, rows: Int, channels c: Int,
+        gamma: UnsafePointer<Float>, invStd: UnsafePointer<Float>, training: Bool, coefficients: UnsafeMutablePointer<Float>
+    ) -> (scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>, slope: UnsafeMutablePointer<Float>) {
+        let scale = coefficients, shift = coefficients + c, slope = coefficients + 2 * c
+        for j in 0..<c {
+            scale[j] = gamma[j] * invStd[j]
+            shift[j] = training ? scale[j] * Float(sumDy[j] / Double(rows)) : 0
+            slope[j] = training ? scale[j] * Float(sumDyXhat[j] / Double(rows)) : 0
+        }
+        return (scale, shift, slope)
+    }
+
     /// g = dy where y > 0 (all of dy without ReLU); the residual's gradient is g; BatchNorm's
     /// as in `backward`. Pass 1 sums g and g·xhat and writes the residual gradient; pass 2
     /// writes dx. Gradients are added into, or written when their `accumulate` is false.
@@ -290,18 +308,11 @@ enum BatchNormKernels {
                 if let d { d[j] = accumulateResidual ? d[j] + g : g }
             })
         }
-        for j in 0..<c {
-            dgamma[j] += Float(sumDyXhat[j])
-            dbeta[j] += Float(sumDy[j])
-        }
+        addParameterGradients(sumDy: sumDy, sumDyXhat: sumDyXhat, channels: c, dgamma: dgamma, dbeta: dbeta)
         guard let dx else { return }
         // dx = scale·g − shift − slope·xhat, as in `backward`.
-        let scale = coefficients, shift = coefficients + c, slope = coefficients + 2 * c
-        for j in 0..<c {
-            scale[j] = gamma[j] * invStd[j]
-            shift[j] = training ? scale[j] * Float(sumDy[j] / Double(rows)) : 0
-            slope[j] = training ? scale[j] * Float(sumDyXhat[j] / Double(rows)) : 0
-        }
+        let (scale, shift, slope) = inputGradientCoefficients(sumDy: sumDy, sumDyXhat: sumDyXhat, rows: rows, channels: c, gamma: gamma,
+                                                              invStd: invStd, training: training, coefficients: coefficients)
         Parallel.forRanges(rows, costPerItem: c) { range in
             for r in range {
                 let xr = x + r * c, d = dx + r * c
