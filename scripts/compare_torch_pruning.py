@@ -226,7 +226,12 @@ def main():
     parser.add_argument("--targets", default=",".join(str(t) for t in TARGETS))
     parser.add_argument("--normalization", help="rank oicsr's channels by this normalisation instead of its default")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--render", action="store_true", help="only write the page again from OUT.json")
     args = parser.parse_args()
+    if args.render:
+        results = json.load(open(args.out + ".json"))
+        write_page(args.out + ".md", json.load(open(args.study)), results["rows"], results["torchPruning"])
+        return
     import torch_pruning as tp
 
     torch.set_num_threads(1)
@@ -279,7 +284,23 @@ def write_page(path, study, rows, version):
         "",
         "Each cell: top-1 (%) at MACs removed (%). MACs: multiply-accumulates of conv and linear layers for one 28x28 image.",
         "",
-        f"oicsr keeps at least as much top-1 in **{wins} of {len(rows)}** cases.",
+        f"oicsr keeps at least as much top-1 in **{wins} of {len(rows)}** cases. By model and regularizer:",
+        "",
+        "| model | regularizer | oicsr ≥ TP | mean oicsr − TP (points) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for architecture, variant in dict.fromkeys((r["architecture"], r["variant"]) for r in rows):
+        mine = [r for r in rows if r["architecture"] == architecture and r["variant"] == variant]
+        kept = sum(r["oicsrTop1"] >= r["tpTop1"] for r in mine)
+        mean = sum(r["oicsrTop1"] - r["tpTop1"] for r in mine) / len(mine) * 100
+        lines.append(f"| {architecture} | {variant} | {kept} of {len(mine)} | {mean:+.2f} |")
+    lines += [
+        "",
+        "On L2 and OICSR-GL weights the two rank channels alike: Torch-Pruning's group magnitude sums each "
+        "channel's squared weights over the producer, its BatchNorm and the consumers, normalised by the "
+        "group's mean, much as oicsr's out-in energy under `layer-mean`, so most cells tie. On GL weights "
+        "oicsr ranks by what GL regularized (the filter with its BatchNorm: the criterion matching the "
+        "training), Torch-Pruning by the whole group; where the two differ, the rows show which kept more.",
         "",
         "| model | regularizer | dense | T | oicsr | Torch-Pruning | oicsr − TP |",
         "| --- | --- | --- | --- | --- | --- | --- |",
