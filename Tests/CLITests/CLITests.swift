@@ -274,7 +274,7 @@ struct CLITests {
             "dataset": "fashion-mnist", "epochs": 2, "trainExamples": 8000, "validationExamples": 2000, "testExamples": 10000,
             "architectures": ["convnet-s"], "cache": "models", "coupled": ["convnet-s": false], "checkpoints": ["convnet-s": [String: String]()],
             "sweep": sweep, "lambda": ["convnet-s": Dictionary(uniqueKeysWithValues: variants.map { ($0, 0.1) })], "selection": selection,
-            "defaultSelection": ["normalization": "layer-mean", "l2Criterion": "out"], "denseTop1": ["convnet-s": Dictionary(uniqueKeysWithValues: variants.map { ($0, 0.8) })],
+            "defaultSelection": ["normalization": "layer-mean", "l2Criterion": "out", "glCriterion": "out"], "denseTop1": ["convnet-s": Dictionary(uniqueKeysWithValues: variants.map { ($0, 0.8) })],
             "points": points, "finetune": [[String: Any]](), "seconds": 60]
         try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: w.path("results.json")))
         let rendered = try w.oicsr("study", "--render", "results.json", "--out", "pages")

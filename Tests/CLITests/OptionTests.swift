@@ -75,6 +75,10 @@ struct OptionTests {
         #expect(train.status == 0)
         #expect(train.stdout.contains("--reg-step KIND") && train.stdout.contains("(default proximal)"))
         #expect(train.stdout.contains("l2, gl, oicsr-gl, l1-bn"))
+        // Float defaults print as written, not as the Doubles they widen to (0.05000000074505806).
+        for line in ["base learning rate (default 0.05)", "SGD momentum (default 0.9)", "L2 weight decay (default 0.0005)"] {
+            #expect(train.stdout.contains(line), "\(line)\n\(train.stdout)")
+        }
         let prune = try w.oicsr("prune", "--help")
         #expect(prune.stdout.contains("--params SHARE") && prune.stdout.contains("--normalization KIND"))
         #expect(prune.stdout.contains("(default \(EnergyNormalization.standard.rawValue))"))

@@ -55,10 +55,19 @@ extension Option where Value == Int {
 
 extension Option where Value == Double {
     /// A finite number in `range` (`lowerOpen`/`upperOpen` exclude the bounds).
+    /// A default as a user would write it: a whole number without a point, and a default that
+    /// came from a Float (a learning rate of 0.05) as the Float prints, not as the Double it
+    /// widens to (0.05000000074505806).
+    static func describe(_ value: Double) -> String {
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int(value)) }
+        if Double(Float(value)) == value { return "\(Float(value))" }
+        return "\(value)"
+    }
+
     static func number(_ name: String, placeholder: String = "X", default fallback: Double?, range: ClosedRange<Double>,
                        lowerOpen: Bool = false, upperOpen: Bool = false, help: String) -> Option<Double> {
         Option(name: name, placeholder: placeholder, summary: help, defaultValue: fallback,
-               defaultDescription: fallback.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : "\($0)" },
+               defaultDescription: fallback.map(Self.describe),
                parse: { text throws(UsageError) in
             guard let value = Double(text), value.isFinite else { throw UsageError(argument: "--\(name)", problem: "'\(text)' is not a number") }
             let aboveLow = lowerOpen ? value > range.lowerBound : value >= range.lowerBound

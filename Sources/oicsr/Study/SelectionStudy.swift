@@ -56,21 +56,37 @@ final class PruningProbe {
 
 /// The default selection, chosen on validation top-1 over every model of the study.
 enum SelectionChoice {
-    /// A candidate default: a normalisation, and the criterion for models trained without a
-    /// sparsity regularizer (L2), whose training fixes none.
+    /// A candidate default: a normalisation, and the criterion for the models whose training
+    /// does not fix one. L2 fixes none. GL shrinks each filter, but a selection removes the
+    /// whole out-in channel (filter, BatchNorm and the consumers' input slices), so whether its
+    /// models rank better by the filter or by the whole channel is measured too. OICSR-GL and
+    /// L1-BN regularize exactly what their criteria measure.
     struct Candidate: Hashable, Codable {
         var normalization: EnergyNormalization
         var l2Criterion: ImportanceCriterion
-        var name: String { normalization.rawValue + (l2Criterion == .outChannel ? "" : " (l2: \(l2Criterion.rawValue))") }
+        var glCriterion: ImportanceCriterion
+        var name: String {
+            var unfixed: [String] = []
+            if l2Criterion != .outChannel { unfixed.append("l2: \(l2Criterion.rawValue)") }
+            if glCriterion != .outChannel { unfixed.append("gl: \(glCriterion.rawValue)") }
+            return normalization.rawValue + (unfixed.isEmpty ? "" : " (\(unfixed.joined(separator: ", ")))")
+        }
 
         /// The criterion this candidate ranks `variant`'s models by.
         func criterion(for variant: Variant) -> ImportanceCriterion {
-            variant.kind == .l2 ? l2Criterion : .matching(variant.kind)
+            switch variant.kind {
+            case .l2: return l2Criterion
+            case .gl: return glCriterion
+            case .oicsrGL, .l1BN: return .matching(variant.kind)
+            }
         }
     }
 
     static var candidates: [Candidate] {
-        [ImportanceCriterion.outChannel, .outIn].flatMap { c in EnergyNormalization.allCases.map { Candidate(normalization: $0, l2Criterion: c) } }
+        let unfixed = [ImportanceCriterion.outChannel, .outIn]
+        return unfixed.flatMap { l2 in
+            unfixed.flatMap { gl in EnergyNormalization.allCases.map { Candidate(normalization: $0, l2Criterion: l2, glCriterion: gl) } }
+        }
     }
 
     struct Score: Codable {

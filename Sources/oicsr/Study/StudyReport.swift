@@ -142,14 +142,15 @@ enum StudyReport {
             # The default selection
 
             Written by `oicsr study`. The default selection ranks channels for the global greedy walk when the
-            user names none (`EnergyNormalization.standard`, and the criterion of models trained with L2 alone,
+            user names none (`EnergyNormalization.standard`, and the criterion of models trained with L2 or GL,
             `ImportanceCriterion.matching`). It is chosen on the validation split (\(r.validationExamples) training images held out),
             never on the test set, over \(models) models: \(r.architectures.joined(separator: " and ")), each regularizer with each
             optimiser, at the chosen λ, after the first epoch (early) and at the end (late).
             Each model is pruned one-shot at \(targets) of MACs removed, without fine-tuning or BN re-estimation.
-            Models trained with a sparsity regularizer are ranked by the criterion their training matches
-            (out-in channel for OICSR-GL, the filter with its BatchNorm for GL, |γ| for L1-BN); for L2 the
-            criterion is part of the choice.
+            Models trained with OICSR-GL are ranked by the out-in channel and those trained with L1-BN by |γ|,
+            what their training regularized. L2 fixes no criterion, and GL shrinks filters while a selection removes
+            whole out-in channels: for both, the filter with its BatchNorm (`out`) or the whole out-in channel
+            is part of the choice (a name says where it is not `out`).
 
             A candidate's score is its mean validation top-1 over every model and target; regret is the shortfall
             from the best candidate on the same model and target. Ties in the mean go to the smaller worst regret.
@@ -167,7 +168,7 @@ enum StudyReport {
         md += ranking.first?.candidate.name == r.defaultSelection.name ? ".\n" : " (the run that wrote the test figures used \(r.defaultSelection.name)).\n"
 
         // Per architecture and stage at 50%, the normalisations side by side (matching criterion).
-        md += "\n## At 50% of MACs removed, per model (validation top-1, matching criterion; L2 by its out-channel and out-in energies)\n\n"
+        md += "\n## At 50% of MACs removed, per model (validation top-1, every criterion measured)\n\n"
         let normalizations = EnergyNormalization.allCases.map(\.rawValue)
         md += "| model | criterion | " + normalizations.joined(separator: " | ") + " |\n| --- | --- |" + String(repeating: " --- |", count: normalizations.count) + "\n"
         let keys = Array(Set(r.selection.map { "\($0.model)|\($0.criterion)" })).sorted()
