@@ -20,10 +20,11 @@ public enum EnergyNormalization: String, CaseIterable, Sendable, Codable {
 
     /// The default, chosen by the selection study (docs/selection.md): on validation splits of
     /// convnet-s and resnet20 trained with every regularizer and both optimisers, early and
-    /// late in training, it kept the most top-1 over 30–70% of MACs removed before any repair.
-    /// Per-weight, the earlier default, mostly measures a layer's weight scale (about
-    /// 1/fan-in), so on weights that are not sparse it empties whole layers to the cap.
-    public static let standard = EnergyNormalization.layerMean
+    /// late in training, it kept the most top-1 over 10–70% of MACs removed before any repair
+    /// (LAMP was a close second). Per-weight, an earlier default, mostly measures a layer's
+    /// weight scale (about 1/fan-in), so on weights that are not sparse it empties whole layers
+    /// to the cap.
+    public static let standard = EnergyNormalization.raw
 
     public var summary: String {
         switch self {

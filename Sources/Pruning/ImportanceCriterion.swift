@@ -9,14 +9,14 @@ public enum ImportanceCriterion: String, CaseIterable, Sendable, Codable {
     /// |γ| of the BatchNorm scales, the L1-BN (network slimming) baseline.
     case batchNormScale = "bn-scale"
 
-    /// The criterion that matches how a model was trained. Training with L2 alone fixes none;
-    /// for it the selection study (docs/selection.md) chose the whole out-in-channel, which
-    /// keeps more validation accuracy than the filters alone.
+    /// The criterion that ranks a model trained with `kind`. OICSR-GL and L1-BN regularize
+    /// exactly what their criteria measure. L2 fixes none, and GL shrinks filters while a
+    /// selection removes whole out-in channels; for both the selection study
+    /// (docs/selection.md) chose the whole out-in channel over the filter alone.
     public static func matching(_ kind: RegularizerKind) -> ImportanceCriterion {
         switch kind {
-        case .oicsrGL, .l2: return .outIn
+        case .oicsrGL, .l2, .gl: return .outIn
         case .l1BN: return .batchNormScale
-        case .gl: return .outChannel
         }
     }
 }

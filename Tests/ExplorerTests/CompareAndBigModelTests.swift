@@ -83,7 +83,7 @@ struct CompareAndBigModelTests {
         let command = try #require(state.reproducingCommand())
         let words = command.split(separator: " ").map(String.init)
         #expect(Array(words.prefix(3)) == ["oicsr", "prune", "/models/convnet-s.safetensors"])
-        #expect(words.contains("--criterion") && words.contains("out-in") && words.contains("layer-share"), "n moved past the default")
+        #expect(words.contains("--criterion") && words.contains("out-in") && words.contains("per-weight"), "n moved past the default")
         let share = try #require(words.firstIndex(of: "--flops").flatMap { Double(words[$0 + 1]) })
         let selection = try #require(state.walk).selection
         #expect(selection.stepCount(toReach: share) == state.settings.steps, "--flops \(share) stops at the explorer's step")
@@ -92,7 +92,7 @@ struct CompareAndBigModelTests {
         // What `oicsr prune` plans with those options is the explorer's selection.
         let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 1)
         let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: share),
-                                       policy: SelectionPolicy(criterion: .outIn, normalization: .layerShare))
+                                       policy: SelectionPolicy(criterion: .outIn, normalization: .perWeight))
         #expect(try schedule.plan(model).firstRound == selection.plan(steps: state.settings.steps))
     }
 

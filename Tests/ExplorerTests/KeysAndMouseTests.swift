@@ -17,7 +17,7 @@ struct KeysAndMouseTests {
         #expect(state.rows == [0, 1, 2, 3, 4])
         Fixtures.press(["o"], on: &state)
         #expect(state.sort == .taken && state.order == .energy, "the overview's o leaves the layer view alone")
-        #expect(state.rows.first == 0, "conv1, 13 of 32 taken, first")
+        #expect(state.rows.first == 4, "conv5, half taken, first")
         #expect(ExplorerView.render(state, size: state.size).lines[2].contains("by share taken"))
         #expect(ExplorerView.render(state, size: state.size).lines[3].contains("taken▼"))
         Fixtures.press(["o"], on: &state)

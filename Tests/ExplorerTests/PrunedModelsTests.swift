@@ -39,7 +39,7 @@ struct PrunedModelsTests {
         #expect(state.results.current == second)
         #expect(state.results.models[0].afterFineTuning?.top1 == 0.902, "the fine-tuned model is still there")
         let screen = ExplorerView.render(state, size: Fixtures.large).lines.joined(separator: "\n")
-        #expect(screen.contains("#1 · 30.1%") && screen.contains("fine-tuned 1 ep.") && screen.contains("top-1 90.2%"))
+        #expect(screen.contains("#1 · 30.4%") && screen.contains("fine-tuned 1 ep.") && screen.contains("top-1 90.2%"))
 
         // m returns to it; the jobs then work on it.
         Fixtures.press(["m"], on: &state)

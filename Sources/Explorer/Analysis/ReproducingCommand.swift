@@ -2,7 +2,7 @@ import Canvas
 import Pruning
 
 // The command line that makes, from a script, the model the explorer's selection describes:
-//   oicsr prune m.safetensors --flops 0.304 --criterion out-in --normalization layer-mean --out m-pruned-30.safetensors
+//   oicsr prune m.safetensors --flops 0.304 --criterion out-in --normalization raw --out m-pruned-30.safetensors
 // `oicsr prune` runs the same walk and stops at the first step whose removed share reaches
 // `--flops`; the share printed is the shortest decimal that stops it at the explorer's step.
 
