@@ -54,7 +54,6 @@ extension Option where Value == Int {
 }
 
 extension Option where Value == Double {
-    /// A finite number in `range` (`lowerOpen`/`upperOpen` exclude the bounds).
     /// A default as a user would write it: a whole number without a point, and a default that
     /// came from a Float (a learning rate of 0.05) as the Float prints, not as the Double it
     /// widens to (0.05000000074505806).
@@ -64,6 +63,7 @@ extension Option where Value == Double {
         return "\(value)"
     }
 
+    /// A finite number in `range` (`lowerOpen`/`upperOpen` exclude the bounds).
     static func number(_ name: String, placeholder: String = "X", default fallback: Double?, range: ClosedRange<Double>,
                        lowerOpen: Bool = false, upperOpen: Bool = false, help: String) -> Option<Double> {
         Option(name: name, placeholder: placeholder, summary: help, defaultValue: fallback,

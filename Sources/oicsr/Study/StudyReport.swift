@@ -167,7 +167,7 @@ enum StudyReport {
         md += "\nBy this rule the default is **\(ranking.first?.candidate.name ?? "–")**"
         md += ranking.first?.candidate.name == r.defaultSelection.name ? ".\n" : " (the run that wrote the test figures used \(r.defaultSelection.name)).\n"
 
-        // Per architecture and stage at 50%, the normalisations side by side (matching criterion).
+        // Per model and criterion at 50%, the normalisations side by side.
         md += "\n## At 50% of MACs removed, per model (validation top-1, every criterion measured)\n\n"
         let normalizations = EnergyNormalization.allCases.map(\.rawValue)
         md += "| model | criterion | " + normalizations.joined(separator: " | ") + " |\n| --- | --- |" + String(repeating: " --- |", count: normalizations.count) + "\n"
