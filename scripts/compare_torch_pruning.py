@@ -296,7 +296,7 @@ def write_page(path, study, rows, version):
         lines.append(f"| {architecture} | {variant} | {kept} of {len(mine)} | {mean:+.2f} |")
     lines += [
         "",
-        "Torch-Pruning's group magnitude sums each channel's squared weights over the layers of its group "
+        "Torch-Pruning's group magnitude averages each channel's sum of squared weights over the layers of its group "
         "(producer, BatchNorm, consumers) and divides by the group's mean: close to oicsr's out-in energy "
         "under `layer-mean`. oicsr's default ranks the same out-in energy without that division (`raw`, "
         "chosen on validation in [selection.md](selection.md)), so a layer whose weights are small as a whole "
