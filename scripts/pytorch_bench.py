@@ -5,7 +5,8 @@ the CPU, for a comparison on one machine.
     python3 scripts/pytorch_bench.py [--seconds 2] [--threads 2] [--models convnet-s,resnet20] [--cpu-time]
 
 Training: batch 128, one SGD step (forward, cross-entropy, backward, update); inference:
-batch 256 in eval mode under no_grad; latency: batch 1. Inputs 1x28x28, 10 classes, NCHW
+batch 256 in eval mode under no_grad; latency: batch 1. Inputs 1x28x28 and 10 classes
+(resnet18: 3x64x64, 1000 classes; reference/torch_models.py INPUTS), NCHW
 (PyTorch's default layout; oneDNN picks its own blocked layout inside each convolution).
 --cpu-time times by the process's CPU time (all threads) instead of elapsed time, as
 `oicsr bench --cpu-time`: at one thread, the work done, which other load disturbs far less.
@@ -44,15 +45,17 @@ def main():
     rows = []
     for name in args.models.split(","):
         model = torch_models.build(name)
-        macs = torch_models.macs(model)
+        shape = torch_models.INPUTS[name]
+        macs = torch_models.macs(model, (1, *shape))
+        classes = model.fc.out_features
         opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
-        x, y = torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
+        x, y = torch.randn(128, *shape), torch.randint(0, classes, (128,))
         def step():
             opt.zero_grad(); torch.nn.functional.cross_entropy(model(x), y).backward(); opt.step()
         model.train()
         train = best(args.seconds, step)
         model.eval()
-        xi, x1 = torch.randn(256, 1, 28, 28), torch.randn(1, 1, 28, 28)
+        xi, x1 = torch.randn(256, *shape), torch.randn(1, *shape)
         with torch.no_grad():
             infer = best(args.seconds, lambda: model(xi))
             latency = best(args.seconds / 2, lambda: model(x1), minimum=20)

@@ -101,4 +101,23 @@ struct OptionTests {
         CLITests.expectRejected(try w.oicsr("predict", "tiny.safetensors", "--input", "tiny.safetensors", "--out", "z.safetensors"),
                                 mentioning: ["--input", "'input'"])
     }
+
+    @Test func benchMeasuresAModelFromAFile() throws {
+        // A user's own model (an architecture file or a checkpoint, as the bridge exports it)
+        // is measured at its own input and classes; --widths stays with the built-ins.
+        let w = try Workspace()
+        let json = #"{"name": "rgb-net", "input": [3, 16, 16], "classes": 7, "layers": ["#
+            + #"{"name": "conv1", "kind": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"name": "relu1", "kind": "relu"}, "#
+            + #"{"name": "flatten", "kind": "flatten"}, {"name": "fc", "kind": "linear", "out": 7}]}"#
+        try Data(json.utf8).write(to: URL(fileURLWithPath: w.path("rgb.json")))
+        let run = try w.oicsr("bench", "--models", "rgb.json", "--phases", "latency", "--seconds", "0.01", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let models = result?["models"] as? [[String: Any]]
+        #expect(models?.first?["model"] as? String == "rgb-net")
+        // 3·3·3 MACs per output of 8 channels on 16x16, and 2048·7 for the linear layer.
+        #expect(models?.first?["macs"] as? Int == 3 * 3 * 3 * 8 * 16 * 16 + 8 * 16 * 16 * 7)
+        CLITests.expectRejected(try w.oicsr("bench", "--models", "rgb.json", "--widths", "4"), mentioning: ["--widths", "built-in"])
+        CLITests.expectRejected(try w.oicsr("bench", "--models", "nothing-here"), mentioning: ["--models", "nothing-here"])
+    }
 }

@@ -21,6 +21,31 @@ struct GEMMTests {
         }
     }
 
+    /// The weights packed whole for the in-place convolutions, by the workers in parts, are
+    /// laid out exactly as one packing of every panel: B's element (kk, j) at panel j/16,
+    /// row kk, lane j%16, zero past n. 100 columns (a partial last panel) and k = 600 are
+    /// enough work to be split.
+    @Test(.enabled(if: GEMM.processorHasAVX512, "AVX-512 only"), arguments: [false, true])
+    func packingInPartsLaysOutEveryPanel(transposed: Bool) {
+        let (k, n) = (600, 100)
+        let ldb = (transposed ? k : n) + 3
+        let b = Fixtures.random([(transposed ? n : k) * ldb], seed: 4)
+        let packed = Tensor(shape: [GEMM.packedCount(k: k, n: n)])
+        packed.fill(.nan)
+        GEMM.pack(b.storage, ldb: ldb, transposed: transposed, k: k, n: n, into: packed.storage)
+        var mismatches = 0
+        for panel in 0..<(n + 15) / 16 {
+            for kk in 0..<k {
+                for lane in 0..<16 {
+                    let j = panel * 16 + lane
+                    let expected: Float = j < n ? (transposed ? b[j * ldb + kk] : b[kk * ldb + j]) : 0
+                    if packed[(panel * k + kk) * 16 + lane] != expected { mismatches += 1 }
+                }
+            }
+        }
+        #expect(mismatches == 0, "transposed=\(transposed): \(mismatches) packed elements out of place")
+    }
+
     /// Row-major operands with leading dimensions larger than their rows, as the convolutions
     /// pass them (a column block of x, of y, of dx).
     private func check(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool, label: String) {

@@ -45,8 +45,15 @@ enum GEMM {
     static func packedCount(k: Int, n: Int) -> Int { AVX512GEMM.packedCount(k: k, n: n) }
 
     /// Packs B (k×n; stored n×k when `transposed`) whole for `packedMultiply` (AVX-512 only).
+    /// The panels of 16 columns are independent, so the workers pack them in parts: at batch 1
+    /// the weights of a deep layer are far more data than its input, and packing them on one
+    /// thread was the larger share of the layer's time.
     static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
-        AVX512GEMM.pack(b, ldb: ldb, transposed: transposed, k: k, n: n, into: packed)
+        Parallel.forRanges((n + 15) / 16, costPerItem: 16 * k) { panels in
+            let j0 = panels.lowerBound * 16, columns = min(n, panels.upperBound * 16) - j0
+            AVX512GEMM.pack(transposed ? b + j0 * ldb : b + j0, ldb: ldb, transposed: transposed, k: k, n: columns,
+                            into: packed + j0 * k)
+        }
     }
 
     /// C (m×n) (+)= A · B[k0 ..< k0 + k, :] with B packed by `pack` (`packedK` rows), A[i, kk]

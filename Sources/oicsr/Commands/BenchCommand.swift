@@ -7,15 +7,12 @@ enum BenchCommand {
     struct Options {
         static let seconds = Option.number("seconds", placeholder: "S", default: 2, range: 0...3600, lowerOpen: true,
                                            help: "time spent on each measurement")
-        static let models = Option<[BuiltInModel]>(
-            name: "models", placeholder: "LIST", summary: "comma-separated built-in models", defaultValue: [.convnetS, .resnet20],
-            defaultDescription: "convnet-s,resnet20", parse: { text throws(UsageError) in
-                var models: [BuiltInModel] = []
+        static let models = Option<[ModelSource]>(
+            name: "models", placeholder: "LIST", summary: "comma-separated models: built-in names, architecture .json files or checkpoints",
+            defaultValue: [.builtIn(.convnetS), .builtIn(.resnet20)], defaultDescription: "convnet-s,resnet20", parse: { text throws(UsageError) in
+                var models: [ModelSource] = []
                 for name in text.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let model = BuiltInModel(rawValue: String(name)) else {
-                        throw UsageError(argument: "--models", problem: "'\(name)' is not a built-in model (\(BuiltInModel.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    models.append(model)
+                    models.append(try ModelSource(String(name), flag: "--models"))
                 }
                 return models
             })
@@ -50,10 +47,10 @@ enum BenchCommand {
             usage: "bench [--seconds S] [--models LIST] [--phases LIST] [--widths LIST] [--cpu-time] [--json]",
             options: [seconds.declaration, models.declaration, phases.declaration, widths.declaration, cpuTime.declaration,
                       json.declaration],
-            details: "Inputs are 1x28x28 with 10 classes. Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops; the convolution GFLOP/s time each convolution's forward and backward passes alone at batch 128. Workers: $\(Parallel.environmentVariable).")
+            details: "Built-in models take 1x28x28 inputs with 10 classes; a file's model keeps its own input and classes (a PyTorch model exported with python3 -m oicsr_torch export, say). Training: batch 128, one SGD step; inference: batch 256; latency: batch 1.\nThe training GFLOP/s count a step as 3 x forward MACs x 2 flops; the convolution GFLOP/s time each convolution's forward and backward passes alone at batch 128. Workers: $\(Parallel.environmentVariable).")
 
         let seconds: Double
-        let models: [BuiltInModel]
+        let models: [ModelSource]
         let phases: Set<Phase>
         let widths: [Int]?
         let clock: Benchmark.Clock
@@ -75,10 +72,12 @@ enum BenchCommand {
             clock = arguments.flag(Self.cpuTime) ? .cpu : .wall
             widths = try arguments.valueIfAny(Self.widths)
             if let widths {
-                guard models.count == 1 else { throw UsageError(argument: "--widths", problem: "give exactly one model in --models") }
-                let expected = Self.prunableWidths(models[0])
+                guard models.count == 1, case .builtIn(let model) = models[0] else {
+                    throw UsageError(argument: "--widths", problem: "give exactly one built-in model in --models")
+                }
+                let expected = Self.prunableWidths(model)
                 guard widths.count == expected else {
-                    throw UsageError(argument: "--widths", problem: "\(models[0].rawValue) has \(expected) prunable widths, found \(widths.count)")
+                    throw UsageError(argument: "--widths", problem: "\(model.rawValue) has \(expected) prunable widths, found \(widths.count)")
                 }
             }
             json = arguments.flag(Self.json)
@@ -118,9 +117,15 @@ enum BenchCommand {
         let gemm = Benchmark.sgemmGFLOPs(size: 1024, seconds: seconds / 2, clock: options.clock)
         let engineGEMM = Benchmark.engineGEMMGFLOPs(size: 1024, seconds: seconds / 2, clock: options.clock)
         var figures: [Benchmark.ModelFigures] = []
-        for model in models {
-            if !json { Console.error("measuring \(model.rawValue)…") }
-            figures.append(try Benchmark.measure(model.architecture(widths: options.widths), seconds: seconds, phases: modelPhases, clock: options.clock))
+        for source in models {
+            let architecture: Architecture
+            if case .builtIn(let model) = source {
+                architecture = model.architecture(widths: options.widths)
+            } else {
+                architecture = try source.architecture(input: [1, 28, 28], classes: 10)
+            }
+            if !json { Console.error("measuring \(architecture.name)…") }
+            figures.append(try Benchmark.measure(architecture, seconds: seconds, phases: modelPhases, clock: options.clock))
         }
         var explorer: ExplorerBenchmark.Figures?
         if options.phases.contains(.explorer) {

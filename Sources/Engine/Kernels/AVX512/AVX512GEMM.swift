@@ -167,10 +167,15 @@ public enum AVX512GEMM {
         for p in 0..<panels {
             let panel = pack + p * kc * 16, j0 = p * 16, columns = min(16, n - j0)
             if transposed {
+                // Row kk of the panel gathers element kk of 16 rows of b: the panel is written
+                // in order (one pass over its cache lines, not 16) while 16 rows stream in.
                 if columns < 16 { panel.update(repeating: 0, count: kc * 16) }
-                for jj in 0..<columns {
-                    let source = b + (j0 + jj) * ldb
-                    for kk in 0..<kc { panel[kk * 16 + jj] = source[kk] }
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 16) { sources in
+                    for jj in 0..<columns { sources[jj] = b + (j0 + jj) * ldb }
+                    for kk in 0..<kc {
+                        let target = panel + kk * 16
+                        for jj in 0..<columns { target[jj] = sources[jj][kk] }
+                    }
                 }
             } else {
                 for kk in 0..<kc {
