@@ -46,10 +46,11 @@ let package = Package(
         // One fuzz target per parser (scripts/fuzz.sh builds them with libFuzzer and ASan); a
         // plain build replays inputs given as files.
         .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
-        .executableTarget(name: "fuzz-safetensors", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/SafeTensors"),
-        .executableTarget(name: "fuzz-architecture", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/Architecture"),
-        .executableTarget(name: "fuzz-idx", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/IDX"),
-        .executableTarget(name: "fuzz-cifar", dependencies: ["Engine", "CFuzzer"], path: "Fuzz/Targets/CIFAR"),
+        .target(name: "FuzzDriver", dependencies: ["CFuzzer"], path: "Fuzz/Driver"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["Engine", "FuzzDriver"], path: "Fuzz/Targets/SafeTensors"),
+        .executableTarget(name: "fuzz-architecture", dependencies: ["Engine", "FuzzDriver"], path: "Fuzz/Targets/Architecture"),
+        .executableTarget(name: "fuzz-idx", dependencies: ["Engine", "FuzzDriver"], path: "Fuzz/Targets/IDX"),
+        .executableTarget(name: "fuzz-cifar", dependencies: ["Engine", "FuzzDriver"], path: "Fuzz/Targets/CIFAR"),
     ],
     swiftLanguageModes: [.v6]
 )
