@@ -4,9 +4,10 @@ For every model of a study (docs/oicsr-study.json: the checkpoints it trained, a
 late in training) and every target of 10-70% of MACs removed, with no fine-tuning and no BN
 re-estimation:
 
-- oicsr: `oicsr prune CHECKPOINT --flops T --json` with its defaults (the default selection,
-  cap 50% of a layer's channels), which evaluates the pruned model on the test set. Every oicsr
-  figure on the page comes from that output.
+- oicsr: `oicsr prune CHECKPOINT --flops T --json` with its defaults (the ranking chosen on the
+  last 2000 training images, which the study's models never saw; cap 50% of a layer's
+  channels), which evaluates the pruned model on the test set. Every oicsr figure on the page
+  comes from that output.
 - Torch-Pruning (the library itself, `pip install --no-deps torch-pruning`): the same checkpoint
   loaded into the reference PyTorch module (reference/torch_models.py), pruned by
   `MetaPruner(importance=GroupMagnitudeImportance(p=2), global_pruning=True,
@@ -230,7 +231,7 @@ def main():
     args = parser.parse_args()
     if args.render:
         results = json.load(open(args.out + ".json"))
-        write_page(args.out + ".md", json.load(open(args.study)), results["rows"], results["torchPruning"])
+        write_page(args.out + ".md", json.load(open(args.study)), results["rows"], results["torchPruning"], results.get("normalization"))
         return
     import torch_pruning as tp
 
@@ -261,14 +262,25 @@ def main():
                 print(f"{architecture} {variant} {target:.0%}: oicsr {row['oicsrTop1']:.2%} at {row['oicsrRemoved']:.2%}, "
                       f"torch-pruning {row['tpTop1']:.2%} at {removed:.2%}", file=sys.stderr)
     with open(args.out + ".json", "w") as f:
-        json.dump({"torchPruning": getattr(tp, "__version__", "?"), "torch": torch.__version__, "rows": rows,
+        json.dump({"torchPruning": getattr(tp, "__version__", "?"), "torch": torch.__version__, "normalization": args.normalization, "rows": rows,
                    "seconds": time.time() - started}, f, indent=1)
-    write_page(args.out + ".md", study, rows, getattr(tp, "__version__", "?"))
+    write_page(args.out + ".md", study, rows, getattr(tp, "__version__", "?"), args.normalization)
 
 
-def write_page(path, study, rows, version):
+def shortfall(rows):
+    """Where oicsr keeps less: how much at most, and at what accuracy."""
+    lost = [r for r in rows if r["oicsrTop1"] < r["tpTop1"]]
+    if not lost:
+        return "."
+    worst = max(r["tpTop1"] - r["oicsrTop1"] for r in lost) * 100
+    ceiling = max(r["tpTop1"] for r in lost) * 100
+    return (f"; in the other {len(lost)} it keeps up to {worst:.2f} points less, where both prunings leave at most "
+            f"{ceiling:.1f}% top-1 (the dense models: about 80%).")
+
+
+def write_page(path, study, rows, version, normalization):
     wins = sum(r["oicsrTop1"] >= r["tpTop1"] for r in rows)
-    selections = sorted({r["oicsrSelection"] for r in rows})
+    calibrated = normalization is None
     lines = [
         "# The default selection against Torch-Pruning, on the same weights",
         "",
@@ -276,15 +288,20 @@ def write_page(path, study, rows, version):
         f"{study['trainExamples']} training images, {study['epochs']} epochs, λ as chosen in [oicsr-study.md](oicsr-study.md)). "
         f"Top-1 on the {study['testExamples']}-image test set, one-shot, **no fine-tuning and no BN re-estimation**.",
         "",
-        "- **oicsr**: `oicsr prune CHECKPOINT --flops T --json`, its defaults: the default selection "
-        f"({', '.join(selections)}), cap 50% of a layer's channels. The oicsr figures are that command's output.",
+        "- **oicsr**: `oicsr prune CHECKPOINT --flops T --json`, its defaults: "
+        + ("the ranking (normalisation, and the criterion where training left it open) that keeps the most top-1 "
+           "as pruned on the last 2000 training images, which the study's models never saw (see [selection.md](selection.md)); "
+           if calibrated else f"the fixed ranking ({', '.join(sorted({r['oicsrSelection'] for r in rows}))}); ")
+        + "cap 50% of a layer's channels. The oicsr figures are that command's output.",
         f"- **Torch-Pruning {version}**: `MetaPruner(GroupMagnitudeImportance(p=2), global_pruning=True, max_pruning_ratio=0.5)` "
         "on the same checkpoint loaded into the reference PyTorch module, over the same prunable channels (the classifier "
-        "and resnet20's residual stages ignored); the channel ratio is the smallest whose plan removes at least T of MACs.",
+        "ignored; "
+        + ", ".join(f"{a}'s residual stages {'pruned as coupled groups' if c else 'ignored'}" for a, c in study["coupled"].items() if a.startswith("resnet"))
+        + ", as the study prunes them); the channel ratio is the smallest whose plan removes at least T of MACs.",
         "",
         "Each cell: top-1 (%) at MACs removed (%). MACs: multiply-accumulates of conv and linear layers for one 28x28 image.",
         "",
-        f"oicsr keeps at least as much top-1 in **{wins} of {len(rows)}** cases. By model and regularizer:",
+        f"oicsr keeps at least as much top-1 in **{wins} of {len(rows)}** cases" + shortfall(rows) + " By model and regularizer:",
         "",
         "| model | regularizer | oicsr ≥ TP | mean oicsr − TP (points) |",
         "| --- | --- | --- | --- |",
@@ -298,18 +315,19 @@ def write_page(path, study, rows, version):
         "",
         "Torch-Pruning's group magnitude averages each channel's sum of squared weights over the layers of its group "
         "(producer, BatchNorm, consumers) and divides by the group's mean: close to oicsr's out-in energy "
-        "under `layer-mean`. oicsr's default ranks the same out-in energy without that division (`raw`, "
-        "chosen on validation in [selection.md](selection.md)), so a layer whose weights are small as a whole "
-        "gives up more of its channels. Over all cells oicsr − Torch-Pruning is "
+        "under `layer-mean`, one of the candidates oicsr's calibration measures, so where that ranking is the best "
+        "the two prune nearly the same channels. Elsewhere another normalisation keeps more: on weights that are not "
+        "sparse a layer's scale says little, and on weights a regularizer has made sparse the raw energy finds the "
+        "dead channels of every layer. Over all cells oicsr − Torch-Pruning is "
         f"{sum(r['oicsrTop1'] - r['tpTop1'] for r in rows) / len(rows) * 100:+.2f} points on average.",
         "",
-        "| model | regularizer | dense | T | oicsr | Torch-Pruning | oicsr − TP |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| model | regularizer | dense | T | oicsr | oicsr's ranking | Torch-Pruning | oicsr − TP |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         lines.append(f"| {r['architecture']} | {r['variant']} | {r['dense'] * 100:.2f} | {r['target']:.0%} | "
-                     f"{r['oicsrTop1'] * 100:.2f} at {r['oicsrRemoved'] * 100:.1f} | {r['tpTop1'] * 100:.2f} at {r['tpRemoved'] * 100:.1f} | "
-                     f"{(r['oicsrTop1'] - r['tpTop1']) * 100:+.2f} |")
+                     f"{r['oicsrTop1'] * 100:.2f} at {r['oicsrRemoved'] * 100:.1f} | {r['oicsrSelection']} | "
+                     f"{r['tpTop1'] * 100:.2f} at {r['tpRemoved'] * 100:.1f} | {(r['oicsrTop1'] - r['tpTop1']) * 100:+.2f} |")
     lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))

@@ -172,6 +172,8 @@ public final class ExplorerSession {
             work = Self.on(model) { try Jobs.save(pruned: $0, id: id, facts: facts, source: source, context: $1) }
         case .sensitivity(let sensitivity):
             work = Self.on(dense) { try Jobs.sensitivity(sensitivity, dense: $0, data: data, source: source, context: $1) }
+        case .calibrate(let target, let settings, let criteria):
+            work = Self.on(dense) { try Jobs.calibrate(dense: $0, target: target, settings: settings, criteria: criteria, data: data, context: $1) }
         }
         guard let work else {
             perform(state.send(.job(.failed("no model to work on"))))

@@ -26,6 +26,10 @@ public enum EnergyNormalization: String, CaseIterable, Sendable, Codable {
     /// to the cap.
     public static let standard = EnergyNormalization.raw
 
+    /// Every normalisation, the standard first: the order in which a calibration prefers
+    /// equally good candidates.
+    public static var byPreference: [EnergyNormalization] { [standard] + allCases.filter { $0 != standard } }
+
     public var summary: String {
         switch self {
         case .raw: return "E"

@@ -19,4 +19,14 @@ public enum ImportanceCriterion: String, CaseIterable, Sendable, Codable {
         case .l1BN: return .batchNormScale
         }
     }
+
+    /// The criteria a selection may still choose between for a model trained with `kind`,
+    /// the matching one first: OICSR-GL and L1-BN fix theirs; L2 and GL leave the whole out-in
+    /// channel and the filter alone open.
+    public static func open(by kind: RegularizerKind) -> [ImportanceCriterion] {
+        switch kind {
+        case .oicsrGL, .l1BN: return [matching(kind)]
+        case .l2, .gl: return [.outIn, .outChannel]
+        }
+    }
 }

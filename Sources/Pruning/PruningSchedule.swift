@@ -30,35 +30,70 @@ public struct PruningSchedule: Sendable {
         public let selection: Selection?
         /// Steps of that walk that reach the whole target in one round (what a dry run shows).
         public let wholeTargetSteps: Int?
+        /// The schedule's policy with the ranking that made the walk, when the schedule chose
+        /// one on calibration images; nil: the schedule's own.
+        public let chosen: SelectionPolicy?
+        /// Every candidate ranking's score on the calibration images, in the policy's order
+        /// (empty when nothing was calibrated).
+        public let calibration: [CalibrationScore]
+        /// The number of calibration images (0: none).
+        public let calibrationExamples: Int
 
         /// A plan chosen elsewhere (the explorer's walk).
         public init(groups: ChannelGroups, firstRound: PruningPlan) {
-            self.init(groups: groups, firstRound: firstRound, selection: nil, wholeTargetSteps: nil)
+            self.init(groups: groups, firstRound: firstRound, selection: nil, wholeTargetSteps: nil, chosen: nil, calibration: [],
+                      calibrationExamples: 0)
         }
 
-        init(groups: ChannelGroups, firstRound: PruningPlan, selection: Selection?, wholeTargetSteps: Int?) {
+        init(groups: ChannelGroups, firstRound: PruningPlan, selection: Selection?, wholeTargetSteps: Int?,
+             chosen: SelectionPolicy?, calibration: [CalibrationScore], calibrationExamples: Int) {
             self.groups = groups; self.firstRound = firstRound; self.selection = selection; self.wholeTargetSteps = wholeTargetSteps
+            self.chosen = chosen; self.calibration = calibration; self.calibrationExamples = calibrationExamples
         }
     }
 
     /// Plans the first round; fails when the model has nothing to prune or the limits stop
-    /// the walk short of the whole target.
-    public func plan(_ model: Model) throws(PruningError) -> Plan {
+    /// the walk short of the whole target. Given `calibration` images and a policy with
+    /// alternatives, the walk is the candidate ranking whose model, pruned to the whole
+    /// target, classifies the most of them (Calibration.swift); candidates the limits stop
+    /// short are left out. Throws `PruningError`, or `PruningCancelled` when the calibration's
+    /// progress says stop.
+    public func plan(_ model: Model, calibration: Calibration? = nil) throws -> Plan {
         let groups = ChannelGroups(graph: model.graph, includeCoupled: policy.includeCoupled)
         guard !groups.groups.isEmpty else {
             let hint = groups.fixed.contains { $0.reason.contains("coupled") } ? "; try coupled channels (--coupled)" : ""
             throw PruningError(problem: "the model has no prunable channel\(hint)", concernsTarget: false)
         }
-        let selection = walk(model, groups: groups, capWidths: nil)
         let cost = WidthCostModel(groups: groups)
         let m = policy.widthMultiple
-        guard let whole = selection.stepCount(toReach: target.share, widthMultiple: m, cost: cost) else {
+        let rankings = calibration == nil ? [policy.ranking] : policy.candidates
+        var candidates: [Calibration.Candidate] = []
+        var shortest: Selection?
+        for ranking in rankings {
+            let selection = walk(model, groups: groups, ranking: ranking, capWidths: nil)
+            if let whole = selection.stepCount(toReach: target.share, widthMultiple: m, cost: cost) {
+                candidates.append(Calibration.Candidate(ranking: ranking, selection: selection, wholeTargetSteps: whole))
+            } else if shortest == nil {
+                shortest = selection
+            }
+        }
+        guard let first = candidates.first else {
             throw PruningError(problem: String(
                 format: "cannot remove %.1f%% of %@: with a cap of %.0f%% per layer and a floor of %d channels the selection stops at %.1f%%",
-                target.share * 100, target.metric.rawValue, policy.limits.capShare * 100, policy.limits.floor, selection.reachableShare * 100))
+                target.share * 100, target.metric.rawValue, policy.limits.capShare * 100, policy.limits.floor, shortest!.reachableShare * 100))
         }
-        let first = rounds == 1 ? whole : selection.stepCount(toReach: target.share / Double(rounds), widthMultiple: m, cost: cost) ?? whole
-        return Plan(groups: groups, firstRound: selection.plan(steps: first, widthMultiple: m), selection: selection, wholeTargetSteps: whole)
+        var chosen = first
+        var scores: [CalibrationScore] = []
+        if let calibration, candidates.count > 1 {
+            scores = try calibration.scores(candidates, model: model, groups: groups, widthMultiple: m)
+            let best = scores.indices.reduce(0) { scores[$1].beats(scores[$0]) ? $1 : $0 }
+            chosen = candidates[best]
+        }
+        let selection = chosen.selection, whole = chosen.wholeTargetSteps
+        let firstSteps = rounds == 1 ? whole : selection.stepCount(toReach: target.share / Double(rounds), widthMultiple: m, cost: cost) ?? whole
+        return Plan(groups: groups, firstRound: selection.plan(steps: firstSteps, widthMultiple: m), selection: selection,
+                    wholeTargetSteps: whole, chosen: policy.ranked(by: chosen.ranking), calibration: scores,
+                    calibrationExamples: scores.isEmpty ? 0 : calibration?.images.count ?? 0)
     }
 
     /// What happens along the way: `evaluate` measures a state of the model (nil: not
@@ -100,6 +135,7 @@ public struct PruningSchedule: Sendable {
         var current = model
         var kept = plan.groups.groups.map { Array(0..<$0.width) }
         var evaluations: [PruningStage: Evaluation] = [:]
+        let policy = plan.chosen ?? policy
         for round in 1...rounds {
             let groups = round == 1 ? plan.groups : ChannelGroups(graph: current.graph, includeCoupled: policy.includeCoupled)
             let roundPlan: PruningPlan
@@ -108,7 +144,7 @@ public struct PruningSchedule: Sendable {
             } else {
                 // The round's share of the target, restated for the current model; the cap
                 // keeps referring to the source's widths.
-                let selection = walk(current, groups: groups, capWidths: originalWidths)
+                let selection = walk(current, groups: groups, ranking: policy.ranking, capWidths: originalWidths)
                 let goal = Double(original.value(target.metric)) * (1 - target.share * Double(round) / Double(rounds))
                 let share = max(1 - goal / Double(selection.before.value(target.metric)), 0)
                 let m = policy.widthMultiple
@@ -143,14 +179,17 @@ public struct PruningSchedule: Sendable {
 
     /// The record of a run for the pruned checkpoint's recipe.
     public func record(_ result: Result, plan: Plan, source: String) -> Recipe.PruningRun {
-        Recipe.PruningRun(source: source, metric: target.metric, target: target.share, removedShare: result.removedShare(target.metric),
+        let policy = plan.chosen ?? policy
+        return Recipe.PruningRun(source: source, metric: target.metric, target: target.share, removedShare: result.removedShare(target.metric),
                           criterion: policy.criterion, normalization: policy.normalization, coupled: policy.includeCoupled,
                           rounds: rounds, widthMultiple: policy.widthMultiple > 1 ? policy.widthMultiple : nil,
-                          kept: Dictionary(uniqueKeysWithValues: zip(plan.groups.groups.map(\.name), result.kept)))
+                          kept: Dictionary(uniqueKeysWithValues: zip(plan.groups.groups.map(\.name), result.kept)),
+                          calibration: plan.calibration.isEmpty ? nil : Recipe.PruningRun.Calibration(
+                            examples: plan.calibrationExamples, candidates: plan.calibration.count))
     }
 
-    private func walk(_ model: Model, groups: ChannelGroups, capWidths: [Int]?) -> Selection {
-        let energies = Energies(model: model, groups: groups, criterion: policy.criterion).normalized(policy.normalization)
+    private func walk(_ model: Model, groups: ChannelGroups, ranking: Ranking, capWidths: [Int]?) -> Selection {
+        let energies = Energies(model: model, groups: groups, criterion: ranking.criterion).normalized(ranking.normalization)
         return GreedySelection.walk(energies: energies, cost: WidthCostModel(groups: groups), metric: target.metric,
                                     limits: policy.limits, capWidths: capWidths)
     }

@@ -95,17 +95,28 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var widthMultiple: Int?
         /// Kept channels of the source, by group name, ascending.
         public var kept: [String: [Int]]
+        /// How the criterion and normalisation were chosen on calibration images (nil: given or fixed).
+        public var calibration: Calibration?
 
         public init(source: String, metric: TargetMetric, target: Double, removedShare: Double, criterion: ImportanceCriterion,
-                    normalization: EnergyNormalization, coupled: Bool, rounds: Int, widthMultiple: Int? = nil, kept: [String: [Int]]) {
+                    normalization: EnergyNormalization, coupled: Bool, rounds: Int, widthMultiple: Int? = nil, kept: [String: [Int]],
+                    calibration: Calibration? = nil) {
             self.source = source; self.metric = metric; self.target = target; self.removedShare = removedShare
             self.criterion = criterion; self.normalization = normalization; self.coupled = coupled
-            self.rounds = rounds; self.widthMultiple = widthMultiple; self.kept = kept
+            self.rounds = rounds; self.widthMultiple = widthMultiple; self.kept = kept; self.calibration = calibration
+        }
+
+        /// The ranking was the best of `candidates` on the last `examples` training images.
+        public struct Calibration: Codable, Equatable, Sendable {
+            public var examples: Int
+            public var candidates: Int
+
+            public init(examples: Int, candidates: Int) { self.examples = examples; self.candidates = candidates }
         }
 
         enum CodingKeys: String, CodingKey {
             case source, metric, target, removedShare = "removed_share", criterion, normalization, coupled, rounds
-            case widthMultiple = "round_to", kept
+            case widthMultiple = "round_to", kept, calibration
         }
     }
 

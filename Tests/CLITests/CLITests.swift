@@ -92,6 +92,7 @@ struct Workspace {
 
     @discardableResult
     func oicsr(_ arguments: String...) throws -> Run { try CLI.run(arguments, in: folder) }
+    func oicsr(_ arguments: [String]) throws -> Run { try CLI.run(arguments, in: folder) }
 
     /// Trains the tiny model into `name`.
     func train(_ name: String = "tiny.safetensors", extra: [String] = []) throws -> Run {
@@ -232,7 +233,36 @@ struct CLITests {
         let convWidths: Int = model.architecture.layers.filter { $0.kind == .conv2d }.reduce(0) { $0 + $1.outChannels! }
         #expect(keptChannels == convWidths)
         #expect(recipe.fineTuning?.epochs == 1 && recipe.batchNormReestimation == 100 && recipe.training?.epochs != nil)
+        // OICSR-GL fixes the criterion: the normalisation was chosen among six, on the last 2000
+        // training images, here all 240 of them.
+        #expect(recipe.pruning?.calibration == Recipe.PruningRun.Calibration(examples: 240, candidates: EnergyNormalization.allCases.count))
         #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
+    }
+
+    @Test func pruneChoosesItsRankingOnHeldOutImages() throws {
+        let w = try Workspace()
+        #expect(try w.train().status == 0)
+        func plan(_ extra: String...) throws -> [String: Any] {
+            let run = try w.oicsr(["prune", "tiny.safetensors", "--flops", "0.3", "--data", w.data.path, "--dry-run", "--json"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        }
+        // An L2 model leaves the criterion open: two criteria under every normalisation.
+        let calibrated = try plan("--calibrate", "50")
+        let report = try #require(calibrated["calibration"] as? [String: Any])
+        let candidates = try #require(report["candidates"] as? [[String: Any]])
+        #expect(report["examples"] as? Int == 50 && candidates.count == 2 * EnergyNormalization.allCases.count)
+        let top1 = candidates.map { $0["top1"] as? Double ?? -1 }
+        let chosen = try #require(candidates.first { ($0["ranking"] as? [String: String]) == [
+            "criterion": calibrated["criterion"] as? String ?? "", "normalization": calibrated["normalization"] as? String ?? ""] })
+        #expect(chosen["top1"] as? Double == top1.max(), "the chosen ranking keeps the most on the held-out images")
+
+        let given = try plan("--criterion", "out", "--normalization", "lamp")
+        #expect(given["calibration"] == nil && given["criterion"] as? String == "out" && given["normalization"] as? String == "lamp")
+        let halfGiven = try plan("--normalization", "lamp", "--calibrate", "50")
+        #expect((halfGiven["calibration"] as? [String: Any])?["candidates"].map { ($0 as? [Any])?.count } == 2, "only the criterion is open")
+        let off = try plan("--calibrate", "0")
+        #expect(off["calibration"] == nil && off["criterion"] as? String == "out-in" && off["normalization"] as? String == "raw")
     }
 
     @Test func trainingReportsThePenalty() throws {

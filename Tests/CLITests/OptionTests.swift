@@ -81,7 +81,8 @@ struct OptionTests {
         }
         let prune = try w.oicsr("prune", "--help")
         #expect(prune.stdout.contains("--params SHARE") && prune.stdout.contains("--normalization KIND"))
-        #expect(prune.stdout.contains("(default \(EnergyNormalization.standard.rawValue))"))
+        #expect(prune.stdout.contains("--calibrate N") && prune.stdout.contains("else \(EnergyNormalization.standard.rawValue))"),
+                "the normalisation is calibrated, else the standard one: \(prune.stdout)")
     }
 
     @Test func predictWritesTheLogitsOfInputTensors() throws {

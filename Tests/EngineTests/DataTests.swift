@@ -323,6 +323,9 @@ struct DataTests {
         let d = Dataset.numbered(count: 10).subset(first: 3)
         #expect(d.count == 3 && d.labels == [0, 1, 2] && d.images.count == 3 * 4)
         #expect(Dataset.numbered(count: 2).subset(first: 5).count == 2)
+        let last = Dataset.numbered(count: 10).subset(last: 3)
+        #expect(last.labels == [7, 8, 9] && last.images == [7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9])
+        #expect(Dataset.numbered(count: 2).subset(last: 5).labels == [0, 1])
     }
 
     // MARK: Helpers

@@ -45,4 +45,14 @@ public struct Dataset: Sendable {
         copy.labels = Array(labels[0 ..< kept])
         return copy
     }
+
+    /// The last `n` examples (all of them if there are fewer): held out from a model trained
+    /// on a prefix of the data.
+    public func subset(last n: Int) -> Dataset {
+        let kept = max(0, min(n, count))
+        var copy = self
+        copy.images = Array(images[(count - kept) * pixelsPerImage ..< count * pixelsPerImage])
+        copy.labels = Array(labels[(count - kept)...])
+        return copy
+    }
 }

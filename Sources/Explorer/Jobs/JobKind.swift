@@ -7,7 +7,7 @@ import Pruning
 
 /// The kinds of long work, one at a time.
 public enum JobKind: String, Sendable, CaseIterable {
-    case train, prune, evaluate, reestimate, fineTune, save, sensitivity
+    case train, prune, evaluate, reestimate, fineTune, save, sensitivity, calibrate
 
     /// What the progress bar and messages call it.
     public var label: String {
@@ -19,6 +19,7 @@ public enum JobKind: String, Sendable, CaseIterable {
         case .fineTune: "fine-tuning"
         case .save: "saving"
         case .sensitivity: "sensitivity"
+        case .calibrate: "choosing the ranking"
         }
     }
 }

@@ -14,4 +14,6 @@ public enum JobOutcome: Sendable {
     case fineTuned(model: Int, EvaluationSummary)
     case saved(model: Int, path: String)
     case sensitivity(SensitivityTable)
+    /// The ranking that kept the most on `examples` calibration images at `target`, among `scores`.
+    case calibrated(Ranking, scores: [CalibrationScore], examples: Int, target: Double)
 }

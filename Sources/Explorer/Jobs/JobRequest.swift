@@ -19,6 +19,9 @@ public enum JobRequest: Equatable, Sendable {
     case save(PruningFacts, model: Int)
     /// Measure what `SensitivityRequest` lacks, reporting the table as it fills.
     case sensitivity(SensitivityRequest)
+    /// Prune copies of the dense model to `target` by every ranking of `criteria` (each
+    /// normalisation) and find the one that keeps the most top-1 on the last training images.
+    case calibrate(target: Double, settings: SelectionSettings, criteria: [ImportanceCriterion])
 
     public var kind: JobKind {
         switch self {
@@ -29,6 +32,7 @@ public enum JobRequest: Equatable, Sendable {
         case .fineTune: .fineTune
         case .save: .save
         case .sensitivity: .sensitivity
+        case .calibrate: .calibrate
         }
     }
 
@@ -37,7 +41,7 @@ public enum JobRequest: Equatable, Sendable {
         switch self {
         case .prune(_, _, _, let model), .reestimateBatchNorm(let model), .fineTune(let model), .save(_, let model): model
         case .evaluate(_, let pruned): pruned
-        case .trainDefault, .sensitivity: nil
+        case .trainDefault, .sensitivity, .calibrate: nil
         }
     }
 }

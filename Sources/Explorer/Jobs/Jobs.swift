@@ -136,6 +136,31 @@ enum Jobs {
         return JobResult(outcome: .fineTuned(model: id, evaluation), pruned: ModelSnapshot(model, info: info))
     }
 
+    // MARK: Choosing the ranking
+
+    /// The last training images, on which `calibrate` measures the candidates.
+    static let calibrationExamples = 2000
+
+    /// The calibration of `oicsr prune` (Pruning/Calibration.swift) at the explorer's target.
+    static func calibrate(dense: ModelSnapshot, target: Double, settings: SelectionSettings, criteria: [ImportanceCriterion],
+                          data: DataSplits, context: JobContext) throws -> JobResult {
+        let model = try dense.model()
+        let policy = SelectionPolicy(criterion: settings.criterion, normalization: settings.normalization,
+                                     alternatives: SelectionPolicy.rankings(criteria: criteria), includeCoupled: settings.coupled,
+                                     limits: Walk.limits)
+        let images = data.train.subset(last: calibrationExamples)
+        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target), policy: policy)
+        let plan: PruningSchedule.Plan
+        do {
+            plan = try schedule.plan(model, calibration: Calibration(images: images, normalization: dense.info.normalization) { done, of in
+                context.report(share: Double(done) / Double(of), phase: "\(done)/\(of) rankings")
+                return !context.isCancelled
+            })
+        } catch is PruningCancelled { throw JobCancelled() }
+        return JobResult(outcome: .calibrated(plan.chosen?.ranking ?? policy.ranking, scores: plan.calibration,
+                                              examples: plan.calibrationExamples, target: target))
+    }
+
     // MARK: Saving
 
     /// Writes the pruned model beside `source` as `<name>-pruned-<pct>.safetensors`, never

@@ -6,7 +6,7 @@ public enum Command: Hashable, Sendable {
     case previousGroup, nextGroup, previousChannel, nextChannel, first, last, pageUp, pageDown
     case targetUp, targetDown, targetUpLarge, targetDownLarge
     case stepForward, stepBack
-    case cycleNormalization, cycleCriterion, toggleCoupled, toggleOrder
+    case cycleNormalization, cycleCriterion, calibrate, toggleCoupled, toggleOrder
     case filter, analyseSensitivity, copyCommand
     case undo, redo
     case prune, evaluate, reestimate, fineTune, save, nextModel, previousModel

@@ -31,6 +31,8 @@ public enum ExplorerKeys {
         KeyBinding(["m"], label: "model", help: "next of the session's pruned models", action: .nextModel, hintKeys: "mM"),
         KeyBinding(["M"], label: "", help: "previous of the session's pruned models", action: .previousModel),
         KeyBinding(["n"], label: "norm", help: "next energy normalisation", action: .cycleNormalization),
+        KeyBinding(["N"], label: "", help: "rank by what keeps the most top-1 once pruned",
+                   action: .calibrate),
         KeyBinding(["i"], label: "criterion", help: "next importance criterion (out-in, out, bn-scale)", action: .cycleCriterion),
         KeyBinding(["c"], label: "coupled", help: "also prune residual channels coupled across a stage", action: .toggleCoupled),
         KeyBinding(["o"], label: "sort", help: "sort layers by a column; channels by energy/index", action: .toggleOrder),

@@ -27,6 +27,15 @@ extension ExplorerState {
         return [.start(request)]
     }
 
+    /// Asks for the ranking that keeps the most at the current target (`Jobs.calibrate`).
+    mutating func calibrate() -> [Effect] {
+        guard settings.target > 0, !isTargetUnreachable else {
+            message = Message(.warning, settings.target == 0 ? "no target to choose a ranking for: + raises it" : "the target is out of reach")
+            return []
+        }
+        return start(.calibrate(target: settings.target, settings: settings, criteria: ImportanceCriterion.open(by: model.regularizer.kind)))
+    }
+
     mutating func prune() -> [Effect] {
         guard let walk else { return [] }
         guard settings.steps > 0 else {
@@ -278,6 +287,15 @@ extension ExplorerState {
         case .sensitivity(let table):
             sensitivity = table
             message = Message(.info, "sensitivity measured on \(table.examples) test images: the top-1 column and view 3")
+        case .calibrated(let ranking, let scores, let examples, let target):
+            let before = Ranking(criterion: settings.criterion, normalization: settings.normalization)
+            guard let best = scores.first(where: { $0.ranking == ranking }) else {
+                message = Message(.info, "only \(ranking.name) can reach \(Format.percent(target)); nothing to choose")
+                break
+            }
+            useRanking(ranking)
+            let was = scores.first { $0.ranking == before }.map { "; \(before.name) kept \(Format.percent($0.top1, decimals: 1))" } ?? ""
+            message = Message(.info, "\(ranking.name) keeps the most at \(Format.percent(target)), \(Format.percent(best.top1, decimals: 1)) of the last \(examples) training images as pruned, of \(scores.count) rankings" + (ranking == before ? "" : was))
         }
     }
 }

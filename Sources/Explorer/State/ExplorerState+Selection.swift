@@ -175,6 +175,11 @@ extension ExplorerState {
         switchWalk("importance \(criterion.rawValue)", detail: " (\(matching))") { $0.criterion = criterion }
     }
 
+    /// Ranks by `ranking` from now on (undoable), the cursor where the target falls on its walk.
+    mutating func useRanking(_ ranking: Ranking) {
+        retarget { $0.criterion = ranking.criterion; $0.normalization = ranking.normalization }
+    }
+
     mutating func switchCoupled() {
         guard hasCoupledChannels else {
             message = Message(.warning, "\(model.name) has no residual channels coupled across a stage")

@@ -200,6 +200,7 @@ extension ExplorerState {
         case .stepBack: step(by: -1)
         case .cycleNormalization: switchNormalization()
         case .cycleCriterion: switchCriterion()
+        case .calibrate: return calibrate()
         case .toggleCoupled: switchCoupled()
         case .toggleOrder:
             switch view {

@@ -16,12 +16,14 @@ enum PruneCommand {
         static let seed = Option.count("seed", default: 1, minimum: 0, help: "seed for fine-tuning")
         static let batchNormExamples = Option.count("bn-recalibrate", default: 0, minimum: 0,
                                                     help: "re-estimate BatchNorm statistics on N training images after pruning (0: off)")
+        static let calibration = Option.count("calibrate", placeholder: "N", default: 2000, minimum: 0,
+                                              help: "choose the criterion and normalisation not given by top-1 on the last N training images, each candidate pruned to the target (0: the defaults)")
         static let out = Option.text("out", placeholder: "FILE", help: "where to write the pruned checkpoint (required unless --dry-run)")
         static let dryRun = Flag(name: "dry-run", help: "print the plan and write nothing")
         static let json = Flag(name: "json", help: "print the result as JSON")
 
         static let targetDeclarations: [OptionDeclaration] = targets.map { $0.1.declaration }
-        static let repairDeclarations: [OptionDeclaration] = [rounds.declaration, fineTuneEpochs.declaration,
+        static let repairDeclarations: [OptionDeclaration] = [calibration.declaration, rounds.declaration, fineTuneEpochs.declaration,
                                                               learningRate.declaration, batchNormExamples.declaration]
         static let outputDeclarations: [OptionDeclaration] = [seed.declaration, out.declaration, OutputOptions.force.declaration,
                                                               dryRun.declaration, json.declaration]
@@ -35,6 +37,10 @@ enum PruneCommand {
                 checkpoint's regularizer, repeat; the last round fine-tunes without it. The cap is
                 cumulative over rounds. MACs are multiply-accumulates of conv and linear layers per input.
                 The models are evaluated on the test split when the data fits them (--data, else the default).
+                Unless both --criterion and --normalization are given, every candidate ranking prunes a
+                copy to the target and the one that keeps the most top-1 on the last --calibrate training
+                images is used (docs/selection.md): held out when the model was trained on the ones before
+                them; never the test set. Without data that fits, the defaults are.
                 """)
 
         let checkpoint: String
@@ -42,6 +48,7 @@ enum PruneCommand {
         let rounds: Int
         let fineTuning: FineTuningSettings?
         let batchNormExamples: Int
+        let calibrationExamples: Int
         let selection: SelectionOptions
         let data: DataOptions
         let output: OutputOptions?
@@ -64,6 +71,7 @@ enum PruneCommand {
             let seed = try arguments.value(Self.seed)
             fineTuning = epochs == 0 ? nil : FineTuningSettings(epochs: epochs, learningRate: Float(learningRate), seed: UInt64(seed))
             batchNormExamples = try arguments.value(Self.batchNormExamples)
+            calibrationExamples = try arguments.value(Self.calibration)
             selection = try SelectionOptions(arguments)
             data = try DataOptions(arguments)
             json = arguments.flag(Self.json)
@@ -97,6 +105,8 @@ enum PruneCommand {
         var groups: [GroupPlan]
         var criterion: String
         var normalization: String
+        /// The candidates measured on calibration images when the ranking was chosen that way.
+        var calibration: CalibrationReport?
         var denseTop1: Double?
         var prunedTop1: Double?
         var recalibratedTop1: Double?
@@ -105,18 +115,36 @@ enum PruneCommand {
         var out: String?
     }
 
+    struct CalibrationReport: Encodable {
+        var examples: Int
+        var candidates: [CalibrationScore]
+    }
+
     static func run(_ arguments: ParsedArguments) throws {
         let options = try Options(arguments)
         let source = try TrainedCheckpoint.load(options.checkpoint)
-        let policy = options.selection.policy(for: source.recipe)
-        let schedule = PruningSchedule(target: options.target, policy: policy, rounds: options.rounds, fineTuning: options.fineTuning,
-                                       batchNormExamples: options.batchNormExamples, regularizer: source.recipe.regularizer.choice)
+        let schedule = PruningSchedule(target: options.target, policy: options.selection.policy(for: source.recipe), rounds: options.rounds,
+                                       fineTuning: options.fineTuning, batchNormExamples: options.batchNormExamples,
+                                       regularizer: source.recipe.regularizer.choice)
+        let calibrates = options.calibrationExamples > 0 && schedule.policy.candidates.count > 1
+        let data = try evaluationData(options, model: source.model, repairs: options.fineTuning != nil || options.batchNormExamples > 0,
+                                      purpose: options.output == nil ? (calibrates ? "calibration" : nil) : "evaluation")
+        let progress = ProgressLine()
+        let calibration = calibrates ? data.map { data in
+            Calibration(images: data.train.subset(last: options.calibrationExamples), normalization: source.info.normalization) { done, of in
+                progress.update(label: "choosing the ranking", share: Double(done) / Double(of), detail: "\(done)/\(of)")
+                return true
+            }
+        } : nil
         let plan: PruningSchedule.Plan
         do {
-            plan = try schedule.plan(source.model)
-        } catch {
+            plan = try schedule.plan(source.model, calibration: calibration)
+        } catch let error as PruningError {
             throw UsageError(argument: error.concernsTarget ? "--" + options.target.metric.optionName : options.checkpoint, problem: error.problem)
         }
+        if calibration != nil { progress.finish() }
+        let policy = plan.chosen ?? schedule.policy
+        let calibrationReport = plan.calibration.isEmpty ? nil : CalibrationReport(examples: plan.calibrationExamples, candidates: plan.calibration)
         guard let output = options.output else {
             let (selection, steps) = (plan.selection!, plan.wholeTargetSteps!)
             let kept = selection.plan(steps: steps, widthMultiple: policy.widthMultiple).kept
@@ -124,13 +152,12 @@ enum PruneCommand {
             report(Result(checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
                           removedShare: 1 - Double(after.value(options.target.metric)) / Double(selection.before.value(options.target.metric)),
                           before: selection.before, after: after, groups: groupPlans(plan.groups, kept),
-                          criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue), json: options.json)
+                          criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue,
+                          calibration: calibrationReport), json: options.json)
             return
         }
 
-        let data = try evaluationData(options, model: source.model, repairs: options.fineTuning != nil || options.batchNormExamples > 0)
         Interruption.install()
-        let progress = ProgressLine()
         func evaluate(_ model: Model, _ label: String) throws -> Evaluation {
             guard let test = data?.test, let result = Evaluator.evaluate(model, dataset: test, normalization: source.info.normalization, progress: { share in
                 progress.update(label: label, share: share, detail: "")
@@ -176,21 +203,23 @@ enum PruneCommand {
             checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
             removedShare: result.removedShare(options.target.metric), before: result.before, after: result.after,
             groups: groupPlans(plan.groups, result.kept), criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue,
-            denseTop1: dense?.top1, prunedTop1: result.evaluations[.asPruned]?.top1,
+            calibration: calibrationReport, denseTop1: dense?.top1, prunedTop1: result.evaluations[.asPruned]?.top1,
             recalibratedTop1: result.evaluations[.afterBatchNormReestimation]?.top1,
             finetunedTop1: result.evaluations[.afterFineTuning]?.top1, evaluatedOn: data?.test.name, out: output.path), json: options.json)
     }
 
-    /// The data to evaluate (and repair) on: what `--data` names, which must fit; else the
-    /// default data when it fits the model; else none, said on stderr (repairs then need `--data`).
-    static func evaluationData(_ options: Options, model: Model, repairs: Bool) throws -> DataSplits? {
+    /// The data to evaluate, calibrate (and repair) on, for `purpose` (nil: none needed): what
+    /// `--data` names, which must fit; else the default data when it fits the model; else
+    /// none, said on stderr (repairs then need `--data`).
+    static func evaluationData(_ options: Options, model: Model, repairs: Bool, purpose: String?) throws -> DataSplits? {
+        guard let purpose else { return nil }
         if options.data.isExplicit || repairs {
             let data = try options.data.load()
             try options.data.check(data.test, fits: model.architecture)
             return data
         }
         guard let data = try? options.data.load(), DataOptions.mismatch(data.test, model.architecture) == nil else {
-            Console.error("no evaluation: the default data set does not fit '\(model.architecture.name)'; give --data to evaluate")
+            Console.error("no \(purpose): the default data set does not fit '\(model.architecture.name)'; give --data to \(purpose == "evaluation" ? "evaluate" : "calibrate")")
             return nil
         }
         return data
@@ -208,6 +237,12 @@ enum PruneCommand {
         if json { Console.printJSON(result); return }
         let change = { (a: Int, b: Int) in String(format: "%@ → %@ (%+.1f%%)", a.formatted(), b.formatted(), (Double(b) / Double(a) - 1) * 100) }
         print("\(result.checkpoint): \(result.criterion) energies, \(result.normalization) normalisation")
+        if let calibration = result.calibration, let best = calibration.candidates.first(where: {
+            $0.ranking.criterion.rawValue == result.criterion && $0.ranking.normalization.rawValue == result.normalization }) {
+            print(String(format: "  the best of %d rankings on the last %d training images: top-1 %@ there as pruned (the default %@: %@)",
+                         calibration.candidates.count, calibration.examples, Format.percent(best.top1, decimals: 2),
+                         calibration.candidates[0].ranking.name, Format.percent(calibration.candidates[0].top1, decimals: 2)))
+        }
         print("MACs        " + change(result.before.macs, result.after.macs))
         print("parameters  " + change(result.before.parameters, result.after.parameters))
         print("channels    " + change(result.before.channels, result.after.channels))

@@ -104,8 +104,14 @@ enum StudyCommand {
         var architecture: String
         var variant: String
         var target: Double
+        /// The fixed ranking (the default's fallback).
         var macsRemoved: Double
         var prunedTop1: Double
+        /// The ranking chosen on the validation images for this model and target, as `oicsr
+        /// prune` chooses it (nil in results written before calibration).
+        var calibratedSelection: String?
+        var calibratedMacsRemoved: Double?
+        var calibratedTop1: Double?
     }
 
     struct FineTune: Codable {
@@ -266,8 +272,9 @@ enum StudyCommand {
         let standard = ranking[0].candidate
         log.line("default selection on validation: \(standard.name), mean top-1 \(String(format: "%.2f", ranking[0].meanTop1 * 100))%")
 
-        // 3. Test set: the default selection at every target, as pruned; then one epoch of
-        //    fine-tuning at 50%.
+        // 3. Test set: at every target, the fixed ranking and the one a calibration chooses on
+        //    the validation images (the default of `oicsr prune`), as pruned; then one epoch of
+        //    fine-tuning at 50% from the calibrated choice.
         var denseTop1: [String: [String: Double]] = [:]
         var points: [TestPoint] = [], finetunes: [FineTune] = []
         for (name, cache) in caches.sorted(by: { $0.key < $1.key }) {
@@ -276,13 +283,33 @@ enum StudyCommand {
                 denseTop1[name, default: [:]][variant.name] = try log.evaluate(model, data.test, normalization, "\(variant.name) dense").top1
                 let probe = PruningProbe(model, coupled: cache.coupled)
                 let criterion = standard.criterion(for: variant)
+                let policy = SelectionPolicy(criterion: .matching(variant.kind), alternatives: SelectionPolicy.rankings(criteria: variant.criteria),
+                                             includeCoupled: cache.coupled)
+                func calibrated(_ target: Double) throws -> (model: Model, macsRemoved: Double, ranking: Ranking) {
+                    let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target), policy: policy)
+                    let plan: PruningSchedule.Plan
+                    do {
+                        plan = try schedule.plan(model, calibration: Calibration(images: validation, normalization: normalization) { done, of in
+                            log.step("\(name) \(variant.name) \(Int(target * 100))%: choosing the ranking", done: done, of: of)
+                            return !Interruption.isRequested
+                        })
+                    } catch is PruningCancelled { throw Interrupted() }
+                    let chosen = plan.chosen!.ranking
+                    let score = plan.calibration.first { $0.ranking == chosen }?.removedShare
+                        ?? plan.selection!.removedShare(after: plan.wholeTargetSteps!)
+                    return (try Surgery.prune(model, groups: plan.groups, plan: plan.firstRound), score, chosen)
+                }
                 for target in options.quick ? [0.3, 0.5] : targets {
                     let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target)
                     let top1 = try log.evaluate(pruned, data.test, normalization, "\(variant.name) \(Int(target * 100))%").top1
-                    points.append(TestPoint(architecture: name, variant: variant.name, target: target, macsRemoved: removed, prunedTop1: top1))
+                    let chosen = try calibrated(target)
+                    let chosenTop1 = try log.evaluate(chosen.model, data.test, normalization, "\(variant.name) \(Int(target * 100))% calibrated").top1
+                    points.append(TestPoint(architecture: name, variant: variant.name, target: target, macsRemoved: removed, prunedTop1: top1,
+                                            calibratedSelection: chosen.ranking.name, calibratedMacsRemoved: chosen.macsRemoved,
+                                            calibratedTop1: chosenTop1))
                 }
                 let t0 = Date()
-                let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: 0.5)
+                let (pruned, removed, ranking) = try calibrated(0.5)
                 let before = try log.evaluate(pruned, data.test, normalization, "\(variant.name) as pruned").top1
                 do {
                     try PruningSchedule.fineTune(pruned, train: train, normalization: normalization,
@@ -292,9 +319,10 @@ enum StudyCommand {
                     throw Interrupted()
                 }
                 let after = try log.evaluate(pruned, data.test, normalization, "\(variant.name) fine-tuned").top1
-                finetunes.append(FineTune(architecture: name, variant: variant.name, selection: standard.name, macsRemoved: removed,
+                finetunes.append(FineTune(architecture: name, variant: variant.name, selection: ranking.name, macsRemoved: removed,
                                           prunedTop1: before, finetunedTop1: after, seconds: Date().timeIntervalSince(t0)))
-                log.line(String(format: "%@ %@ at 50%%: %.2f%% as pruned, %.2f%% after one epoch", name, variant.name, before * 100, after * 100))
+                log.line(String(format: "%@ %@ at 50%%: %.2f%% as pruned (%@), %.2f%% after one epoch", name, variant.name, before * 100,
+                                ranking.name, after * 100))
             }
         }
 
@@ -350,6 +378,10 @@ final class StudyLog {
         bar.update(label: label, share: p.share, detail: String(format: "loss %.3f + penalty %.3f acc %.1f%% %.0f img/s", p.loss, p.penalty, p.accuracy * 100, p.imagesPerSecond))
         if p.share >= 1 { bar.finish(String(format: "%@: train loss %.3f, penalty %.3f, accuracy %.2f%%", label, p.loss, p.penalty, p.accuracy * 100)) }
         return !Interruption.isRequested
+    }
+
+    func step(_ label: String, done: Int, of total: Int) {
+        bar.update(label: label, share: Double(done) / Double(max(total, 1)), detail: "\(done)/\(total)")
     }
 
     func evaluate(_ model: Model, _ data: Dataset, _ normalization: Normalization, _ label: String) throws -> Evaluation {

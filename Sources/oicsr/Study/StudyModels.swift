@@ -28,15 +28,9 @@ struct Variant: Hashable, Codable, Sendable {
         Variant(.oicsrGL, .subgradient), Variant(.oicsrGL, .proximal), Variant(.l1BN, .proximal),
     ]
 
-    /// The importance criteria the selection study tries on this variant's models: the one
-    /// its training matches, and the whole out-in channel where training did not fix it.
-    var criteria: [ImportanceCriterion] {
-        switch kind {
-        case .l2, .gl: return [.outChannel, .outIn]
-        case .oicsrGL: return [.outIn]
-        case .l1BN: return [.batchNormScale]
-        }
-    }
+    /// The importance criteria the selection study tries on this variant's models: those its
+    /// training leaves open, as a calibrated selection does.
+    var criteria: [ImportanceCriterion] { ImportanceCriterion.open(by: kind) }
 
     func choice(lambda: Double, coupled: Bool) -> RegularizerChoice {
         var choice = RegularizerChoice(kind: kind, lambda: kind == .l2 ? nil : lambda, includeCoupled: coupled)

@@ -43,7 +43,7 @@ enum StudyReport {
         var md = """
             ## The group and the optimiser
 
-            Test top-1 as pruned (default selection, no repair), in points. The lead of OICSR-GL with the
+            Test top-1 as pruned (the fixed ranking, no repair), in points. The lead of OICSR-GL with the
             proximal step over GL trained as the paper trains it (subgradient) splits into the group's part
             and the optimiser's part, and the split depends on which comes first: both orders are shown.
 
@@ -93,8 +93,10 @@ enum StudyReport {
             (proximal). The next \(r.validationExamples) training images are held out: they choose λ and the default
             selection. Accuracies below are on the \(r.testExamples)-image test set. MACs are multiply-accumulates of conv
             and linear layers for one image. Pruning is one-shot, by the global greedy selection (cap 50% of a
-            layer's channels), with the default selection chosen in [selection.md](selection.md):
-            **\(r.defaultSelection.name)**. Checkpoints are in `\(r.cache)/`.
+            layer's channels), by two rankings (see [selection.md](selection.md)): the fixed one chosen over all
+            models on validation, **\(r.defaultSelection.name)**, which the comparisons between regularizers use;
+            and the calibrated one, the default of `oicsr prune`: per model and target, the candidate ranking
+            whose pruned model keeps the most top-1 on the validation images. Checkpoints are in `\(r.cache)/`.
 
             \(decomposition(r))
 
@@ -112,7 +114,7 @@ enum StudyReport {
                     + "\(String(format: "%.3f", run.trainPenalty)) | \(pct(run.validationDenseTop1)) | \(pct(run.validationPrunedTop1)) | \(run.bestSelection) | \(mark) |\n"
             }
             let variants = Variant.all.map(\.name)
-            md += "\n### One-shot pruning, test top-1 (%) as pruned (default selection)\n\n"
+            md += "\n### One-shot pruning, test top-1 (%) as pruned (fixed ranking \(r.defaultSelection.name))\n\n"
             md += "| MACs removed | " + variants.joined(separator: " | ") + " |\n| --- |" + String(repeating: " --- |", count: variants.count) + "\n"
             md += "| dense | " + variants.map { r.denseTop1[architecture]?[$0].map(pct) ?? "–" }.joined(separator: " | ") + " |\n"
             for target in Array(Set(r.points.map(\.target))).sorted() {
@@ -122,11 +124,28 @@ enum StudyReport {
                 }
                 md += "\n"
             }
-            md += "\n### One epoch of fine-tuning at 50% of MACs removed (lr 0.01 cosine, no regularizer, default selection)\n\n"
-            md += "| regularizer | λ | MACs removed | as pruned | after one epoch |\n| --- | --- | --- | --- | --- |\n"
+            let calibrated = r.points.filter { $0.architecture == architecture && $0.calibratedTop1 != nil }
+            if !calibrated.isEmpty {
+                md += "\n### One-shot pruning, test top-1 (%) as pruned, ranking chosen on validation (the default of `oicsr prune`)\n\n"
+                md += "Each cell: top-1 (criterion/normalisation chosen). Against the fixed ranking above: "
+                    + "\(calibrated.filter { $0.calibratedTop1! >= $0.prunedTop1 }.count) of \(calibrated.count) at least as high, "
+                    + "\(signed(calibrated.map { $0.calibratedTop1! - $0.prunedTop1 }.reduce(0, +) / Double(calibrated.count))) points on average.\n\n"
+                md += "| MACs removed | " + variants.joined(separator: " | ") + " |\n| --- |" + String(repeating: " --- |", count: variants.count) + "\n"
+                for target in Array(Set(calibrated.map(\.target))).sorted() {
+                    md += "| \(Int((target * 100).rounded()))% |"
+                    for variant in variants {
+                        if let p = point(r, architecture, variant, target), let top1 = p.calibratedTop1 {
+                            md += " \(pct(top1)) (\(p.calibratedSelection ?? "?")) |"
+                        } else { md += " – |" }
+                    }
+                    md += "\n"
+                }
+            }
+            md += "\n### One epoch of fine-tuning at 50% of MACs removed (lr 0.01 cosine, no regularizer)\n\n"
+            md += "| regularizer | λ | ranking | MACs removed | as pruned | after one epoch |\n| --- | --- | --- | --- | --- | --- |\n"
             for f in r.finetune where f.architecture == architecture {
                 let lambda = f.variant == "l2" ? "–" : String(format: "%g", r.lambda[architecture]?[f.variant] ?? 0)
-                md += "| \(f.variant) | \(lambda) | \(pct(f.macsRemoved))% | \(pct(f.prunedTop1)) | \(pct(f.finetunedTop1)) |\n"
+                md += "| \(f.variant) | \(lambda) | \(f.selection) | \(pct(f.macsRemoved))% | \(pct(f.prunedTop1)) | \(pct(f.finetunedTop1)) |\n"
             }
         }
         return md
@@ -141,9 +160,22 @@ enum StudyReport {
         var md = """
             # The default selection
 
-            Written by `oicsr study`. The default selection ranks channels for the global greedy walk when the
-            user names none (`EnergyNormalization.standard`, and the criterion of models trained with L2 or GL,
-            `ImportanceCriterion.matching`). It is chosen on the validation split (\(r.validationExamples) training images held out),
+            Written by `oicsr study`. No one ranking of channels suits every model: the weights a regularizer
+            leaves differ in scale and sparsity from layer to layer and from model to model. So when the user
+            names neither criterion nor normalisation, `oicsr prune` **calibrates**: it prunes a copy of the
+            model to the target by every candidate ranking (every normalisation, and the criteria the model's
+            training left open: `out` and `out-in` after L2 or GL), measures each copy as pruned on calibration
+            images (`--calibrate N`: the last N = 2000 training images, held out when the model was trained on
+            the ones before them; never the test set), and keeps the ranking whose copy
+            classifies the most of them. Candidates that take the same channels are measured once; on the
+            models below it takes three to five seconds (twelve candidates, 2000 images). How it compares with the fixed ranking on the test set
+            is in [oicsr-study.md](oicsr-study.md), and with Torch-Pruning in
+            [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md).
+
+            Without calibration images that fit the model (`oicsr energies`, the explorer's walk until `N`
+            asks for the calibration) the ranking is fixed: the default below (`EnergyNormalization.standard`, and the
+            criterion of models trained with L2 or GL, `ImportanceCriterion.matching`), which is also the
+            first candidate a calibration prefers among equals. It is chosen on the validation split (\(r.validationExamples) training images held out),
             never on the test set, over \(models) models: \(r.architectures.joined(separator: " and ")), each regularizer with each
             optimiser, at the chosen λ, after the first epoch (early) and at the end (late).
             Each model is pruned one-shot at \(targets) of MACs removed, without fine-tuning or BN re-estimation.

@@ -1,0 +1,106 @@
+import Testing
+import Engine
+@testable import Pruning
+
+@Suite("A ranking chosen on held-out images")
+struct CalibrationTests {
+    /// Random images with random labels: what matters is that candidates score differently
+    /// and that the scores are what an independent evaluation finds.
+    static func images(count: Int) -> Dataset {
+        var random = SeededGenerator(seed: 11)
+        let pixels = (0..<count * 28 * 28).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let labels = (0..<count).map { _ in Int32.random(in: 0..<10, using: &random) }
+        return Dataset(name: "noise", channels: 1, height: 28, width: 28, classes: 10, classNames: (0..<10).map(String.init),
+                       images: pixels, labels: labels)
+    }
+
+    @Test("every candidate is scored as an independent prune and evaluation scores it, and the best is chosen")
+    func choosesTheBestCandidate() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
+        let images = Self.images(count: 64)
+        let policy = SelectionPolicy(criterion: .outIn, alternatives: [.layerMean, .lamp, .perWeight].map {
+            Ranking(criterion: .outIn, normalization: $0)
+        } + [Ranking(criterion: .outChannel, normalization: .raw)])
+        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: 0.4), policy: policy)
+        var reported: [Int] = []
+        let plan = try schedule.plan(model, calibration: Calibration(images: images, normalization: .identity(channels: 1)) { done, _ in
+            reported.append(done)
+            return true
+        })
+        #expect(plan.calibration.map(\.ranking) == policy.candidates)
+        #expect(reported.last == policy.candidates.count && reported == reported.sorted(), "\(reported)")
+        #expect(Set(reported).isSuperset(of: 1...policy.candidates.count))
+        #expect(plan.calibrationExamples == 64)
+
+        for score in plan.calibration {
+            let selection = GreedySelection.walk(model: model, groups: plan.groups, criterion: score.ranking.criterion,
+                                                 normalization: score.ranking.normalization, metric: .flops)
+            let steps = try #require(selection.stepCount(toReach: 0.4))
+            let pruned = try Surgery.prune(model, groups: plan.groups, plan: selection.plan(steps: steps))
+            let evaluation = try #require(Evaluator.evaluate(pruned, dataset: images, normalization: .identity(channels: 1)))
+            #expect(score.top1 == evaluation.top1 && score.loss == evaluation.loss, "\(score.ranking.name)")
+            #expect(score.removedShare == selection.removedShare(after: steps))
+        }
+        let chosen = try #require(plan.chosen).ranking
+        let best = plan.calibration.max { ($0.top1, -$0.loss) < ($1.top1, -$1.loss) }!
+        #expect(plan.calibration.first { $0.ranking == chosen }!.top1 == best.top1)
+        // The scores differ, or the test could not tell a choice from the default.
+        #expect(Set(plan.calibration.map(\.loss)).count > 1)
+        // The plan is the chosen walk's, and later rounds and the record use its ranking.
+        let walk = GreedySelection.walk(model: model, groups: plan.groups, criterion: chosen.criterion,
+                                        normalization: chosen.normalization, metric: .flops)
+        #expect(plan.firstRound == walk.plan(steps: try #require(walk.stepCount(toReach: 0.4))))
+        let result = try schedule.run(model, plan: plan, train: nil, normalization: .identity(channels: 1), events: .init())
+        let record = schedule.record(result, plan: plan, source: "m.safetensors")
+        #expect(record.criterion == chosen.criterion && record.normalization == chosen.normalization)
+        #expect(record.calibration == Recipe.PruningRun.Calibration(examples: 64, candidates: policy.candidates.count))
+    }
+
+    @Test("without images, or with one candidate, the policy's own ranking is used and nothing is measured")
+    func nothingToChoose() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
+        let target = PruningTarget(metric: .flops, share: 0.3)
+        let open = SelectionPolicy(criterion: .outIn, normalization: .lamp, alternatives: SelectionPolicy.rankings(criteria: [.outIn]))
+        let plain = try PruningSchedule(target: target, policy: open).plan(model)
+        #expect(plain.chosen?.ranking == open.ranking && plain.calibration.isEmpty && plain.calibrationExamples == 0)
+
+        let fixed = SelectionPolicy(criterion: .outIn, normalization: .lamp)
+        let images = Self.images(count: 16)
+        let one = try PruningSchedule(target: target, policy: fixed).plan(model, calibration: Calibration(images: images, normalization: .identity(channels: 1)))
+        #expect(one.chosen?.ranking == fixed.ranking && one.calibration.isEmpty)
+        #expect(one.firstRound == plain.firstRound)
+    }
+
+    @Test("a progress that says stop cancels the plan")
+    func cancelled() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
+        let policy = SelectionPolicy(criterion: .outIn, alternatives: SelectionPolicy.rankings(criteria: [.outIn]))
+        #expect(throws: PruningCancelled.self) {
+            try PruningSchedule(target: PruningTarget(metric: .flops, share: 0.3), policy: policy)
+                .plan(model, calibration: Calibration(images: Self.images(count: 16), normalization: .identity(channels: 1)) { _, _ in false })
+        }
+    }
+
+    @Test("when the cap stops every candidate short of the target, the error is the one without calibration")
+    func unreachableCandidates() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
+        let policy = SelectionPolicy(criterion: .outIn, alternatives: SelectionPolicy.rankings(criteria: [.outIn]),
+                                     limits: SelectionLimits(capShare: 0.2))
+        let images = Self.images(count: 16)
+        #expect(throws: PruningError.self) {
+            try PruningSchedule(target: PruningTarget(metric: .flops, share: 0.9), policy: policy)
+                .plan(model, calibration: Calibration(images: images, normalization: .identity(channels: 1)))
+        }
+    }
+
+    @Test("the ranking candidates: what training leaves open, every normalisation, the defaults first")
+    func rankings() {
+        #expect(ImportanceCriterion.open(by: .l2) == [.outIn, .outChannel])
+        #expect(ImportanceCriterion.open(by: .oicsrGL) == [.outIn])
+        #expect(ImportanceCriterion.open(by: .l1BN) == [.batchNormScale])
+        let all = SelectionPolicy.rankings(criteria: [.outIn, .outChannel])
+        #expect(all.count == 2 * EnergyNormalization.allCases.count && Set(all).count == all.count)
+        #expect(all[0] == Ranking(criterion: .outIn, normalization: .standard))
+        #expect(EnergyNormalization.byPreference.first == .standard && Set(EnergyNormalization.byPreference) == Set(EnergyNormalization.allCases))
+    }
+}
