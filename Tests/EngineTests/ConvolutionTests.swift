@@ -150,6 +150,39 @@ struct ConvolutionTests {
         withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched) }
     }
 
+    /// 3×3 stride-1 convolutions with at least 16 channels each way run by Winograd F(2×2, 3×3),
+    /// forward and backward data: paddings 0–2, odd output sizes (a last tile half outside),
+    /// channel counts with a tail past 16, several chunks of tiles. The transforms' coefficients
+    /// are 0, ±1 and ±½, so the result differs from the direct sum by rounding only: the naive
+    /// comparison's 1e-4 relative tolerance holds with room to spare.
+    @Test("Winograd F(2x2, 3x3) equals the naive convolution", arguments: workerCounts)
+    func winograd(workers: Int) {
+        let cases = [
+            ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 16, height: 7, width: 7, inChannels: 16, outChannels: 16),
+            ConvCase(kernel: 3, stride: 1, padding: 0, dilation: 1, groups: 1, bias: false, batch: 13, height: 9, width: 12, inChannels: 24, outChannels: 33),
+            ConvCase(kernel: 3, stride: 1, padding: 2, dilation: 1, groups: 1, bias: true, batch: 29, height: 5, width: 6, inChannels: 33, outChannels: 20),
+            ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, batch: 6, height: 14, width: 14, inChannels: 32, outChannels: 16),
+        ]
+        for c in cases {
+            if GEMM.processorHasAVX512 && GEMM.implementation == .avx512 {
+                #expect(ConvKernels.runsByWinograd(c.geometry), "\(c) runs by Winograd")
+                #expect(ConvKernels.runsByWinograd(ConvKernels.transposed(c.geometry)), "\(c): its backward data pass too")
+            }
+            withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched) }
+        }
+        // Turned off, the same shapes run by the direct kernels, against the same oracle.
+        ConvKernels.$winogradOverride.withValue(false) {
+            #expect(!ConvKernels.runsByWinograd(cases[0].geometry))
+            withWorkers(workers) { Self.check(cases[0], workers: workers, path: .dispatched) }
+        }
+        let big = cases[3].geometry
+        #expect(ConvKernels.winogradChunk(big).tiles < big.batch * 7 * 7, "several chunks of tiles")
+        // Too few output tiles to pay for transforming the filters (15 images of 16 tiles): the direct path.
+        var single = cases[0].geometry
+        single.batch = 15
+        #expect(!ConvKernels.runsByWinograd(single))
+    }
+
     /// Same inputs, any worker count: the outputs and input gradients are the same to the bit
     /// (each element is computed whole by one part); weight gradients agree to rounding.
     @Test func resultsDoNotDependOnWorkers() {

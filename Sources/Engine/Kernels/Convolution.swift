@@ -104,7 +104,7 @@ enum ConvKernels {
     /// One row chunk and one private weight gradient per part, and
     /// what the in-place passes need (ConvolutionInPlace.swift).
     static func scratchCountByGEMM(_ g: ConvGeometry, workers: Int) -> Int {
-        inPlaceOffset(g, workers: workers) + inPlaceScratchCount(g)
+        inPlaceOffset(g, workers: workers) + inPlaceScratchCount(g, workers: workers)
     }
 
     /// Where the in-place passes' scratch starts.
@@ -171,8 +171,8 @@ enum ConvKernels {
                               scratch: UnsafeMutablePointer<Float>, workers: Int,
                               epilogue: (Range<Int>) -> Void = { _ in }) {
         if runsInPlace(g) {
-            return forwardInPlace(g, x: x, w: w, bias: bias, y: y, accumulate: false,
-                                  scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, epilogue: epilogue)
+            return forwardStrideOne(g, x: x, w: w, bias: bias, y: y, accumulate: false,
+                                    scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, epilogue: epilogue)
         }
         let (k, o, c, og, cg) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup)
         let total = g.batch * g.pixels, chunkRows = rowsPerChunk(g, workers: workers)
@@ -210,6 +210,18 @@ enum ConvKernels {
         let imageCount = g.height * g.width * c
         // The data pass runs on its own after the weight pass when it can read dy in place.
         let dataInPlace = dx != nil && backpropagatesInPlace(g)
+        if runsByWinograd(g) {
+            // The weight gradient by Winograd (ConvolutionWinograd.swift), then the data pass
+            // in place, which a 3×3 stride-1 convolution always allows (by Winograd too
+            // where its own shape does).
+            weightGradientByWinograd(g, x: x, dy: dy, dw: dw, scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers)
+            if let dbias { sumRows(dy, into: dbias, rows: g.batch * pixels, channels: o) }
+            if let dx {
+                backwardDataInPlace(g, w: w, dy: dy, dx: dx, accumulate: accumulate,
+                                    scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers)
+            }
+            return
+        }
         let chunkImages = imagesPerChunk(g, workers: workers)
         let chunks = (g.batch + chunkImages - 1) / chunkImages
         let partScratch = chunkScratch(g, workers: workers), packAt = packOffset(g, workers: workers)

@@ -41,12 +41,31 @@ extension ConvKernels {
             + GEMM.packedCount(k: g.rowLength, n: g.outChannels)
     }
 
-    /// Scratch of the in-place passes of g, forward and backward (0 when g runs by im2row).
-    static func inPlaceScratchCount(_ g: ConvGeometry) -> Int {
+    /// Scratch of `forwardStrideOne(g)`.
+    static func strideOneForwardCount(_ g: ConvGeometry, workers: Int) -> Int {
+        runsByWinograd(g) ? winogradScratchCount(g, workers: workers) : inPlaceForwardCount(g)
+    }
+
+    /// Scratch of the in-place passes of g, forward and backward (0 when g runs by im2row):
+    /// the backward data pass keeps the flipped filters first, then its forward pass's scratch.
+    static func inPlaceScratchCount(_ g: ConvGeometry, workers: Int) -> Int {
         guard runsInPlace(g) else { return 0 }
-        var count = inPlaceForwardCount(g)
-        if backpropagatesInPlace(g) { count = max(count, inPlaceForwardCount(transposed(g)) + g.weightCount) }
+        var count = strideOneForwardCount(g, workers: workers)
+        if backpropagatesInPlace(g) { count = max(count, g.weightCount + strideOneForwardCount(transposed(g), workers: workers)) }
+        if runsByWinograd(g) { count = max(count, winogradGradientScratchCount(g, workers: workers)) }
         return count
+    }
+
+    /// The forward pass of a convolution that runs in place: by Winograd where it runs
+    /// (ConvolutionWinograd.swift), else over the padded input by gathered rows.
+    static func forwardStrideOne(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                 scratch: UnsafeMutablePointer<Float>, workers: Int, epilogue: (Range<Int>) -> Void) {
+        if runsByWinograd(g) {
+            forwardByWinograd(g, x: x, w: w, bias: bias, y: y, accumulate: accumulate, scratch: scratch, workers: workers, epilogue: epilogue)
+        } else {
+            forwardInPlace(g, x: x, w: w, bias: bias, y: y, accumulate: accumulate, scratch: scratch, workers: workers, epilogue: epilogue)
+        }
     }
 
     /// y = conv(x, w) + bias (y += that when `accumulate`), then `epilogue(rows)` on each
@@ -57,20 +76,7 @@ extension ConvKernels {
         let (c, o, k, pad) = (g.inChannels, g.outChannels, g.rowLength, g.padding)
         let (hp, wp, p, q) = (g.height + 2 * pad, g.width + 2 * pad, g.outHeight, g.outWidth)
         let padded = scratch, packed = scratch + g.batch * hp * wp * c
-        // The padded copy: zero borders, rows of x between them.
-        Parallel.forRanges(g.batch, costPerItem: hp * wp * c) { images in
-            for n in images {
-                let image = padded + n * hp * wp * c
-                image.update(repeating: 0, count: pad * wp * c)
-                for iy in 0..<g.height {
-                    let row = image + (iy + pad) * wp * c
-                    row.update(repeating: 0, count: pad * c)
-                    (row + pad * c).update(from: x + (n * g.height + iy) * g.width * c, count: g.width * c)
-                    (row + (pad + g.width) * c).update(repeating: 0, count: pad * c)
-                }
-                (image + (pad + g.height) * wp * c).update(repeating: 0, count: pad * wp * c)
-            }
-        }
+        copyPadded(g, x: x, into: padded, bottom: pad, right: pad, channels: c)
         // B = wᵀ (K × O): w is stored (O, K).
         GEMM.pack(w, ldb: k, transposed: true, k: k, n: o, into: packed)
         let span = g.kernelWidth * c, tile = GEMM.gatheredRows
@@ -104,13 +110,42 @@ extension ConvKernels {
         }
     }
 
+    /// Copies x (N, H, W, C) into `padded` (N, pad + H + bottom, pad + W + right, channels ≥ C),
+    /// pad = g's padding: zeros around each image and past channel C, x's pixels inside.
+    static func copyPadded(_ g: ConvGeometry, x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>,
+                           bottom: Int, right: Int, channels: Int) {
+        let (c, pad) = (g.inChannels, g.padding)
+        let (hp, wp) = (pad + g.height + bottom, pad + g.width + right)
+        Parallel.forRanges(g.batch, costPerItem: hp * wp * channels) { images in
+            for n in images {
+                let image = padded + n * hp * wp * channels
+                image.update(repeating: 0, count: pad * wp * channels)
+                for iy in 0..<g.height {
+                    let row = image + (iy + pad) * wp * channels, source = x + (n * g.height + iy) * g.width * c
+                    row.update(repeating: 0, count: pad * channels)
+                    if channels == c {
+                        (row + pad * c).update(from: source, count: g.width * c)
+                    } else {
+                        for ix in 0..<g.width {
+                            let pixel = row + (pad + ix) * channels
+                            pixel.update(from: source + ix * c, count: c)
+                            (pixel + c).update(repeating: 0, count: channels - c)
+                        }
+                    }
+                    (row + (pad + g.width) * channels).update(repeating: 0, count: right * channels)
+                }
+                (image + (pad + g.height) * wp * channels).update(repeating: 0, count: bottom * wp * channels)
+            }
+        }
+    }
+
     /// dx (+)= the backward data pass of g, as the forward pass of `transposed(g)` over dy.
-    /// `scratch` holds `inPlaceScratchCount(g)`.
+    /// `scratch` holds `inPlaceScratchCount(g, workers:)`.
     static func backwardDataInPlace(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                     dx: UnsafeMutablePointer<Float>, accumulate: Bool,
                                     scratch: UnsafeMutablePointer<Float>, workers: Int) {
         let t = transposed(g)
-        let flipped = scratch + inPlaceForwardCount(t)
+        let flipped = scratch
         let (kh, kw, c, o) = (g.kernelHeight, g.kernelWidth, g.inChannels, g.outChannels)
         // flipped[ci, ky, kx, oc] = w[oc, kh−1−ky, kw−1−kx, ci]
         for ci in 0..<c {
@@ -122,7 +157,7 @@ extension ConvKernels {
                 }
             }
         }
-        forwardInPlace(t, x: dy, w: flipped, bias: nil, y: dx, accumulate: accumulate, scratch: scratch,
-                       workers: workers, epilogue: { _ in })
+        forwardStrideOne(t, x: dy, w: flipped, bias: nil, y: dx, accumulate: accumulate, scratch: scratch + g.weightCount,
+                         workers: workers, epilogue: { _ in })
     }
 }

@@ -1,0 +1,217 @@
+// The transforms of Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, CVPR 2016), over
+// NHWC data, 16 channels per register. A 3×3 correlation of a 4×4 input tile d gives a 2×2
+// output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with
+//
+//   Bᵀ = | 1  0 −1  0 |     G = | 1    0    0  |     Aᵀ = | 1  1  1  0 |
+//        | 0  1  1  0 |         | ½    ½    ½  |          | 0  1 −1 −1 |
+//        | 0 −1  1  0 |         | ½   −½    ½  |
+//        | 0  1  0 −1 |         | 0    0    1  |
+//
+// so the 16 products per tile and channel pair replace 36 multiplies; summed over input
+// channels, each of the 16 positions ξ is one GEMM (tiles × C by C × O), and the transforms
+// are additions only. The coefficients are 0, ±1 and ±½, so the transforms round little:
+// the result differs from direct convolution by a few ulps of the sums involved.
+
+public enum WinogradTransforms {
+    /// Positions of a transformed tile (4×4).
+    public static let positions = 16
+
+    /// V = Bᵀ d B for the tiles of tile rows r0 ..< r0 + count over a padded NHWC input
+    /// (height × width × channels per image, channels a multiple of 16, every tile inside):
+    /// tile row r is image r / tilesHigh at padded rows 2(r % tilesHigh) ..< +4, and tile t of
+    /// the run (row-major, `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·channels.
+    public static func inputTiles(padded: UnsafePointer<Float>, height: Int, width: Int, channels c: Int,
+                                  tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
+                                  v: UnsafeMutablePointer<Float>, positionStride: Int) {
+        let s = c, rowStride = width * c
+        for r in r0..<(r0 + count) {
+            let top = padded + ((r / tilesHigh) * height + 2 * (r % tilesHigh)) * rowStride
+            for tx in 0..<tilesWide {
+                let a = top + 2 * tx * c, b = a + rowStride, cc = b + rowStride, d = cc + rowStride
+                let target = v + ((r - r0) * tilesWide + tx) * c
+                var c0 = 0
+                while c0 < c {
+                    transform(rowTransform(load(a + c0), load(a + s + c0), load(a + 2 * s + c0), load(a + 3 * s + c0)),
+                              rowTransform(load(b + c0), load(b + s + c0), load(b + 2 * s + c0), load(b + 3 * s + c0)),
+                              rowTransform(load(cc + c0), load(cc + s + c0), load(cc + 2 * s + c0), load(cc + 3 * s + c0)),
+                              rowTransform(load(d + c0), load(d + s + c0), load(d + 2 * s + c0), load(d + 3 * s + c0)),
+                              v: target + c0, positionStride: positionStride)
+                    c0 += 16
+                }
+            }
+        }
+    }
+
+    /// y = Aᵀ M A for the tiles `inputTiles` numbered: M[ξ][t, :] at m + ξ·positionStride +
+    /// t·o16 (o16: o rounded up to 16); y (NHWC, outHeight × outWidth × o per image) written,
+    /// or added to with `accumulate`, where the tile lies inside it, plus `bias` when given.
+    public static func outputTiles(m: UnsafePointer<Float>, positionStride: Int, y: UnsafeMutablePointer<Float>,
+                                   outHeight p: Int, outWidth q: Int, channels o: Int, tilesHigh: Int, tilesWide: Int,
+                                   rows r0: Int, count: Int, bias: UnsafePointer<Float>?, accumulate: Bool) {
+        let o16 = (o + 15) / 16 * 16
+        for r in r0..<(r0 + count) {
+            let n = r / tilesHigh, oy0 = 2 * (r % tilesHigh)
+            let bothRows = oy0 + 1 < p
+            for tx in 0..<tilesWide {
+                let ox0 = 2 * tx, tile = (r - r0) * tilesWide + tx
+                let top = y + ((n * p + oy0) * q + ox0) * o, bottom = top + q * o
+                let columns = min(2, q - ox0)
+                var o0 = 0
+                while o0 < o {
+                    let lanes = min(16, o - o0)
+                    let (y00, y01, y10, y11) = outputTransform(m + tile * o16 + o0, positionStride: positionStride,
+                                                               bias: bias.map { lanes == 16 ? load($0 + o0) : read($0 + o0, lanes) } ?? V())
+                    if lanes == 16 && columns == 2 && bothRows {
+                        put(y00, top + o0, accumulate); put(y01, top + o + o0, accumulate)
+                        put(y10, bottom + o0, accumulate); put(y11, bottom + o + o0, accumulate)
+                    } else {
+                        store(y00, top + o0, lanes, accumulate)
+                        if columns == 2 { store(y01, top + o + o0, lanes, accumulate) }
+                        if bothRows {
+                            store(y10, bottom + o0, lanes, accumulate)
+                            if columns == 2 { store(y11, bottom + o + o0, lanes, accumulate) }
+                        }
+                    }
+                    o0 += 16
+                }
+            }
+        }
+    }
+
+    /// The 2×2 outputs (y00, y01, y10, y11) of one tile's products m[ξ] at m + ξ·positionStride.
+    @inline(__always)
+    static func outputTransform(_ m: UnsafePointer<Float>, positionStride: Int, bias: V) -> (V, V, V, V) {
+        @inline(__always) func at(_ xi: Int) -> V { load(m + xi * positionStride) }
+        // Aᵀ m: two rows of four; then each row times A.
+        let s00 = at(0) + at(4) + at(8), s01 = at(1) + at(5) + at(9), s02 = at(2) + at(6) + at(10), s03 = at(3) + at(7) + at(11)
+        let s10 = at(4) - at(8) - at(12), s11 = at(5) - at(9) - at(13), s12 = at(6) - at(10) - at(14), s13 = at(7) - at(11) - at(15)
+        return (s00 + s01 + s02 + bias, s01 - s02 - s03 + bias, s10 + s11 + s12 + bias, s11 - s12 - s13 + bias)
+    }
+
+    /// One row of d times B: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
+    @inline(__always)
+    static func rowTransform(_ d0: V, _ d1: V, _ d2: V, _ d3: V) -> (V, V, V, V) {
+        (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+    }
+
+    /// Bᵀ applied across the rows r_i = (d B)_i, written out.
+    @inline(__always)
+    static func transform(_ r0: (V, V, V, V), _ r1: (V, V, V, V), _ r2: (V, V, V, V), _ r3: (V, V, V, V),
+                          v: UnsafeMutablePointer<Float>, positionStride: Int) {
+        @inline(__always) func put(_ x: V, _ xi: Int) { UnsafeMutableRawPointer(v + xi * positionStride).storeBytes(of: x, as: V.self) }
+        put(r0.0 - r2.0, 0); put(r0.1 - r2.1, 1); put(r0.2 - r2.2, 2); put(r0.3 - r2.3, 3)
+        put(r1.0 + r2.0, 4); put(r1.1 + r2.1, 5); put(r1.2 + r2.2, 6); put(r1.3 + r2.3, 7)
+        put(r2.0 - r1.0, 8); put(r2.1 - r1.1, 9); put(r2.2 - r1.2, 10); put(r2.3 - r1.3, 11)
+        put(r1.0 - r3.0, 12); put(r1.1 - r3.1, 13); put(r1.2 - r3.2, 14); put(r1.3 - r3.3, 15)
+    }
+
+    /// U = G g Gᵀ for one filter of 3×3 taps, g[ky][kx] at g + (3·ky + kx)·`tapStride`,
+    /// U[ξ] to u[ξ·`positionStride`]. Scalar: the weights are transformed once per pass.
+    public static func filter(_ g: UnsafePointer<Float>, tapStride: Int, u: UnsafeMutablePointer<Float>, positionStride: Int) {
+        @inline(__always) func tap(_ ky: Int, _ kx: Int) -> Float { g[(3 * ky + kx) * tapStride] }
+        // G g, one row of three per i, then each row times Gᵀ.
+        for i in 0..<4 {
+            func t(_ kx: Int) -> Float {
+                switch i {
+                case 0: return tap(0, kx)
+                case 1: return 0.5 * (tap(0, kx) + tap(1, kx) + tap(2, kx))
+                case 2: return 0.5 * (tap(0, kx) - tap(1, kx) + tap(2, kx))
+                default: return tap(2, kx)
+                }
+            }
+            let (a, b, c) = (t(0), t(1), t(2))
+            u[(4 * i) * positionStride] = a
+            u[(4 * i + 1) * positionStride] = 0.5 * (a + b + c)
+            u[(4 * i + 2) * positionStride] = 0.5 * (a - b + c)
+            u[(4 * i + 3) * positionStride] = c
+        }
+    }
+
+    /// The first `count` floats at p, the rest zero.
+    @inline(__always)
+    static func read(_ p: UnsafePointer<Float>, _ count: Int) -> V {
+        if count == 16 { return load(p) }
+        var v = V()
+        for i in 0..<count { v[i] = p[i] }
+        return v
+    }
+
+    /// The first `count` lanes of v stored (added, with `accumulate`) at p.
+    @inline(__always)
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ count: Int, _ accumulate: Bool) {
+        for i in 0..<count { p[i] = accumulate ? p[i] + v[i] : v[i] }
+    }
+}
+
+// The weight gradient by F(3×3, 2×2): a 2×2 tile of dy correlated with the 4×4 input tile
+// under it gives that tile's share of the 3×3 filter gradient,
+//
+//   dW_tile = A′ᵀ [(G′ dy G′ᵀ) ⊙ (B′ᵀ d B′)] A′,
+//
+//   B′ᵀ = | 1  0 −1  0 |     G′ = | 1   0 |     A′ᵀ = | 1  1  1  0 |
+//         | 0  1  1  0 |          | ½   ½ |           | 0  1 −1  0 |
+//         | 0 −1  1  0 |          | ½  −½ |           | 0  1  1  1 |
+//         | 0 −1  0  1 |          | 0   1 |
+//
+// B′ᵀ is Bᵀ above with its last row negated, B′ᵀ = S Bᵀ with S = diag(1, 1, 1, −1), so
+// B′ᵀ d B′ = S (Bᵀ d B) S: the forward pass's input transform with some signs flipped. The
+// flips are moved to the other factor (S G′ instead of G′, its last row negated), so the
+// weight gradient reuses `inputTiles`. The sum over tiles is taken before A′: per position ξ,
+// Σ_t V_t[ξ][c]·U_t[ξ][o] is one GEMM (C × tiles by tiles × O), and A′ is applied once per
+// filter pair at the end.
+
+extension WinogradTransforms {
+    /// U′ = (S G′) g (S G′)ᵀ for the 2×2 tiles g of a zero-padded dy (height × width ×
+    /// channels per image, both even, channels a multiple of 16), numbered as `inputTiles`
+    /// numbers them.
+    public static func gradientOutputTiles(padded: UnsafePointer<Float>, height: Int, width: Int, channels o: Int,
+                                           tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
+                                           u: UnsafeMutablePointer<Float>, positionStride: Int) {
+        let rowStride = width * o
+        for r in r0..<(r0 + count) {
+            let top = padded + ((r / tilesHigh) * height + 2 * (r % tilesHigh)) * rowStride
+            for tx in 0..<tilesWide {
+                let a = top + 2 * tx * o, b = a + rowStride
+                let target = u + ((r - r0) * tilesWide + tx) * o
+                var o0 = 0
+                while o0 < o {
+                    let (g00, g01, g10, g11) = (load(a + o0), load(a + o + o0), load(b + o0), load(b + o + o0))
+                    // S G′ g: rows (g0, ½(g0 + g1), ½(g0 − g1), −g1) of two columns; then each row
+                    // (x, y) times (S G′)ᵀ: (x, ½(x + y), ½(x − y), −y).
+                    let half = V(repeating: 0.5)
+                    @inline(__always) func put(_ i: Int, _ x: V, _ y: V) {
+                        let base = target + o0 + 4 * i * positionStride
+                        UnsafeMutableRawPointer(base).storeBytes(of: x, as: V.self)
+                        UnsafeMutableRawPointer(base + positionStride).storeBytes(of: (x + y) * half, as: V.self)
+                        UnsafeMutableRawPointer(base + 2 * positionStride).storeBytes(of: (x - y) * half, as: V.self)
+                        UnsafeMutableRawPointer(base + 3 * positionStride).storeBytes(of: -y, as: V.self)
+                    }
+                    put(0, g00, g01)
+                    put(1, (g00 + g10) * half, (g01 + g11) * half)
+                    put(2, (g00 - g10) * half, (g01 - g11) * half)
+                    put(3, -g10, -g11)
+                    o0 += 16
+                }
+            }
+        }
+    }
+
+    /// The 3×3 filter gradient A′ᵀ m A′ of one filter pair from its 16 summed products m[ξ]
+    /// at m + ξ·`positionStride`, added to g[(3·ky + kx)·`tapStride`]. Scalar: once per pass.
+    public static func filterGradient(_ m: UnsafePointer<Float>, positionStride: Int, into g: UnsafeMutablePointer<Float>, tapStride: Int) {
+        @inline(__always) func at(_ i: Int, _ j: Int) -> Float { m[(4 * i + j) * positionStride] }
+        // A′ᵀ m, one column j at a time into three rows s0, s1, s2; then each row times A′.
+        @inline(__always) func column(_ j: Int) -> (Float, Float, Float) {
+            (at(0, j) + at(1, j) + at(2, j), at(1, j) - at(2, j), at(1, j) + at(2, j) + at(3, j))
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
+        @inline(__always) func add(_ i: Int, _ x0: Float, _ x1: Float, _ x2: Float, _ x3: Float) {
+            g[(3 * i) * tapStride] += x0 + x1 + x2
+            g[(3 * i + 1) * tapStride] += x1 - x2
+            g[(3 * i + 2) * tapStride] += x1 + x2 + x3
+        }
+        add(0, c0.0, c1.0, c2.0, c3.0)
+        add(1, c0.1, c1.1, c2.1, c3.1)
+        add(2, c0.2, c1.2, c2.2, c3.2)
+    }
+}
