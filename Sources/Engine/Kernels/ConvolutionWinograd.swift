@@ -6,8 +6,9 @@ import Foundation
 // of one of pixels × 9C by 9C × O, 2.25 times fewer multiplies, the transforms being
 // additions. The weights are transformed and packed once per pass; the output is cut into
 // chunks of whole tile rows (two output rows each), and each worker transforms a chunk's
-// input tiles into its own buffer, runs the 16 GEMMs and transforms the products back into
-// y, then runs the epilogue on those rows while they are in cache.
+// input tiles into its own buffer (reading x in place, the border tiles through a small
+// zero-padded copy), runs the 16 GEMMs and transforms the products back into y, then runs
+// the epilogue on those rows while they are in cache.
 //
 // The backward data pass of such a convolution is again one (ConvolutionInPlace.swift), so
 // it runs this way too; the weight gradient runs by F(3×3, 2×2) (at the end of this file).
@@ -47,28 +48,25 @@ extension ConvKernels {
         return (rows, rows * wide)
     }
 
-    /// Channels rounded up to whole registers: the padded input and the products carry
+    /// Channels rounded up to whole registers: the transformed tiles and the products carry
     /// zeros past C and O, so every transform reads and writes whole registers.
     static func roundedChannels(_ n: Int) -> Int { (n + 15) / 16 * 16 }
-
-    /// The padded input: the convolution's padding, one more row and column of zeros where
-    /// the output's size is odd (the last tile hangs over by one), channels rounded up.
-    static func winogradPaddedSize(_ g: ConvGeometry) -> (height: Int, width: Int) {
-        let tilesHigh = (g.outHeight + 1) / 2, tilesWide = (g.outWidth + 1) / 2
-        return (2 * tilesHigh + 2, 2 * tilesWide + 2)
-    }
 
     /// Floats of the packed transformed filters, one GEMM operand per position.
     static func winogradFilterCount(_ g: ConvGeometry) -> Int {
         WinogradTransforms.positions * GEMM.packedCount(k: roundedChannels(g.inChannels), n: g.outChannels)
     }
 
-    /// Scratch of `forwardByWinograd` with `workers` parts: the filters, the padded input,
-    /// and per part the transformed tiles and their products.
+    /// Floats of one part's transformed input tiles and border staging.
+    static func winogradInputCount(_ g: ConvGeometry) -> Int {
+        (WinogradTransforms.positions * winogradChunk(g).tiles + 16) * roundedChannels(g.inChannels)
+    }
+
+    /// Scratch of `forwardByWinograd` with `workers` parts: the filters, and per part the
+    /// transformed tiles (and a tile's staging) and their products.
     static func winogradScratchCount(_ g: ConvGeometry, workers: Int) -> Int {
-        let (hp, wp) = winogradPaddedSize(g)
-        return winogradFilterCount(g) + g.batch * hp * wp * roundedChannels(g.inChannels)
-            + workers * WinogradTransforms.positions * winogradChunk(g).tiles * (roundedChannels(g.inChannels) + roundedChannels(g.outChannels))
+        winogradFilterCount(g)
+            + workers * (winogradInputCount(g) + WinogradTransforms.positions * winogradChunk(g).tiles * roundedChannels(g.outChannels))
     }
 
     /// y = conv(x, w) + bias (y += that when `accumulate`), then `epilogue(rows)` on each
@@ -80,22 +78,21 @@ extension ConvKernels {
         let (c16, o16) = (roundedChannels(g.inChannels), roundedChannels(o))
         let positions = WinogradTransforms.positions
         let tilesHigh = (p + 1) / 2, tilesWide = (q + 1) / 2
-        let (hp, wp) = winogradPaddedSize(g)
         let filterStride = GEMM.packedCount(k: c16, n: o)
-        let filters = scratch, padded = scratch + winogradFilterCount(g)
+        let filters = scratch
         packTransformedFilters(g, w: w, into: filters)
-        copyPadded(g, x: x, into: padded, bottom: hp - g.height - g.padding, right: wp - g.width - g.padding, channels: c16)
         let (chunkRows, chunkTiles) = winogradChunk(g)
-        let partScratch = positions * chunkTiles * (c16 + o16)
-        let parts = padded + g.batch * hp * wp * c16
+        let partScratch = winogradInputCount(g) + positions * chunkTiles * o16
+        let parts = scratch + winogradFilterCount(g)
         Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c16 * o) { part, tileRows in
-            let v = parts + part * partScratch, m = v + positions * chunkTiles * c16
+            let v = parts + part * partScratch, staging = v + positions * chunkTiles * c16, m = v + winogradInputCount(g)
             var r0 = tileRows.lowerBound
             while r0 < tileRows.upperBound {
                 let r1 = min(r0 + chunkRows, tileRows.upperBound), tiles = (r1 - r0) * tilesWide
                 // V[ξ] (tiles × C) = (Bᵀ d B)[ξ] for every tile of the chunk.
-                WinogradTransforms.inputTiles(padded: padded, height: hp, width: wp, channels: c16, tilesHigh: tilesHigh,
-                                              tilesWide: tilesWide, rows: r0, count: r1 - r0, v: v, positionStride: chunkTiles * c16)
+                WinogradTransforms.inputTiles(x: x, height: g.height, width: g.width, channels: g.inChannels, pad: g.padding,
+                                              tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
+                                              v: v, positionStride: chunkTiles * c16, staging: staging)
                 // M[ξ] (tiles × O) = V[ξ] (tiles × C) · U[ξ] (C × O), zeros past O.
                 for xi in 0..<positions {
                     GEMM.packedMultiply(m: tiles, n: o16, k: c16, a: v + xi * chunkTiles * c16, rowStride: c16,
@@ -146,15 +143,14 @@ extension ConvKernels {
 // MARK: - The weight gradient by F(3×3, 2×2)
 
 extension ConvKernels {
-    /// Scratch of `weightGradientByWinograd`: the padded input and dy, and per part the
-    /// transformed tiles of both, the 16 summed products and the GEMM's packing.
+    /// Scratch of `weightGradientByWinograd`: dy padded to whole tiles, and per part the
+    /// transformed tiles of x and dy, the 16 summed products and the GEMM's packing.
     static func winogradGradientScratchCount(_ g: ConvGeometry, workers: Int) -> Int {
-        let (hp, wp) = winogradPaddedSize(g)
         let (c16, o16) = (roundedChannels(g.inChannels), roundedChannels(g.outChannels))
         let tilesHigh = (g.outHeight + 1) / 2, tilesWide = (g.outWidth + 1) / 2
         let positions = WinogradTransforms.positions
-        return g.batch * hp * wp * c16 + g.batch * 4 * tilesHigh * tilesWide * o16
-            + workers * (positions * winogradChunk(g).tiles * (c16 + o16) + positions * c16 * o16 + GEMM.scratchCount(n: o16))
+        return g.batch * 4 * tilesHigh * tilesWide * o16
+            + workers * (winogradInputCount(g) + positions * winogradChunk(g).tiles * o16 + positions * c16 * o16 + GEMM.scratchCount(n: o16))
     }
 
     /// dw += the weight gradient of g from x and dy, as Σ over 2×2 output tiles of
@@ -168,26 +164,25 @@ extension ConvKernels {
         let (c16, o16) = (roundedChannels(c), roundedChannels(o))
         let positions = WinogradTransforms.positions
         let tilesHigh = (p + 1) / 2, tilesWide = (q + 1) / 2
-        let (hp, wp) = winogradPaddedSize(g)
-        let paddedX = scratch, paddedDY = scratch + g.batch * hp * wp * c16
-        copyPadded(g, x: x, into: paddedX, bottom: hp - g.height - g.padding, right: wp - g.width - g.padding, channels: c16)
+        let paddedDY = scratch
         // dy as an unpadded "input" of its own, zeros past its odd edge and past channel O.
         let gradientShape = ConvGeometry(batch: g.batch, height: p, width: q, inChannels: o, outChannels: o,
                                          kernelHeight: 1, kernelWidth: 1, stride: 1, padding: 0)
         copyPadded(gradientShape, x: dy, into: paddedDY, bottom: 2 * tilesHigh - p, right: 2 * tilesWide - q, channels: o16)
         let (chunkRows, chunkTiles) = winogradChunk(g)
         let sums = positions * c16 * o16
-        let partScratch = positions * chunkTiles * (c16 + o16) + sums + GEMM.scratchCount(n: o16)
+        let partScratch = winogradInputCount(g) + positions * chunkTiles * o16 + sums + GEMM.scratchCount(n: o16)
         let partsStart = paddedDY + g.batch * 4 * tilesHigh * tilesWide * o16
         let parts = Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c16 * o16) { part, tileRows in
-            let v = partsStart + part * partScratch, u = v + positions * chunkTiles * c16
-            let m = u + positions * chunkTiles * o16, pack = m + sums
+            let v = partsStart + part * partScratch, staging = v + positions * chunkTiles * c16
+            let u = v + winogradInputCount(g), m = u + positions * chunkTiles * o16, pack = m + sums
             m.update(repeating: 0, count: sums)
             var r0 = tileRows.lowerBound
             while r0 < tileRows.upperBound {
                 let r1 = min(r0 + chunkRows, tileRows.upperBound), tiles = (r1 - r0) * tilesWide
-                WinogradTransforms.inputTiles(padded: paddedX, height: hp, width: wp, channels: c16, tilesHigh: tilesHigh,
-                                              tilesWide: tilesWide, rows: r0, count: r1 - r0, v: v, positionStride: chunkTiles * c16)
+                WinogradTransforms.inputTiles(x: x, height: g.height, width: g.width, channels: c, pad: g.padding,
+                                              tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
+                                              v: v, positionStride: chunkTiles * c16, staging: staging)
                 WinogradTransforms.gradientOutputTiles(padded: paddedDY, height: 2 * tilesHigh, width: 2 * tilesWide, channels: o16,
                                                        tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
                                                        u: u, positionStride: chunkTiles * o16)
@@ -201,7 +196,7 @@ extension ConvKernels {
             }
         }
         // The parts' sums, added in part order into the first part's.
-        let total = partsStart + positions * chunkTiles * (c16 + o16)
+        let total = partsStart + winogradInputCount(g) + positions * chunkTiles * o16
         for part in 1..<max(parts, 1) {
             let source = total + part * partScratch
             forEachLane(0..<sums, vector: { i in total.store(total.lanes(i) + source.lanes(i), i) },
