@@ -166,16 +166,17 @@ enum StudyReport {
             model to the target by every candidate ranking (every normalisation, and the criteria the model's
             training left open: `out` and `out-in` after L2 or GL), measures each copy as pruned on calibration
             images (`--calibrate N`: the last N = 2000 training images, held out when the model was trained on
-            the ones before them; never the test set), and keeps the ranking whose copy
-            classifies the most of them. Candidates that take the same channels are measured once; on the
-            models below it takes three to five seconds (twelve candidates, 2000 images). How it compares with the fixed ranking on the test set
-            is in [oicsr-study.md](oicsr-study.md), and with Torch-Pruning in
+            the ones before them; never the test set), and keeps the ranking whose copy classifies the most of
+            them. Candidates that take the same channels are measured once; on the models below it takes three
+            to five seconds (twelve candidates, 2000 images). How it compares with the fixed ranking on the
+            test set is in [oicsr-study.md](oicsr-study.md), and with Torch-Pruning in
             [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md).
 
             Without calibration images that fit the model (`oicsr energies`, the explorer's walk until `N`
-            asks for the calibration) the ranking is fixed: the default below (`EnergyNormalization.standard`, and the
-            criterion of models trained with L2 or GL, `ImportanceCriterion.matching`), which is also the
-            first candidate a calibration prefers among equals. It is chosen on the validation split (\(r.validationExamples) training images held out),
+            asks for the calibration) the ranking is fixed: the default below (`EnergyNormalization.standard`,
+            and the criterion of models trained with L2 or GL, `ImportanceCriterion.matching`), which is also
+            the first candidate a calibration prefers among equals. It is chosen on the validation split
+            (\(r.validationExamples) training images held out),
             never on the test set, over \(models) models: \(r.architectures.joined(separator: " and ")), each regularizer with each
             optimiser, at the chosen λ, after the first epoch (early) and at the end (late).
             Each model is pruned one-shot at \(targets) of MACs removed, without fine-tuning or BN re-estimation.
