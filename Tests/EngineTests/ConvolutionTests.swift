@@ -153,8 +153,8 @@ struct ConvolutionTests {
     /// 3×3 stride-1 convolutions with at least 16 channels each way run by Winograd F(2×2, 3×3),
     /// forward and backward data: paddings 0–2, odd output sizes (a last tile half outside),
     /// channel counts with a tail past 16, several chunks of tiles. The transforms' coefficients
-    /// are 0, ±1 and ±½, so the result differs from the direct sum by rounding only: the naive
-    /// comparison's 1e-4 relative tolerance holds with room to spare.
+    /// are 0, ±1 and ±½, so the result differs from the direct sum by rounding only, and the
+    /// suite's tolerance for every fast kernel (1e-4 relative) applies unchanged.
     @Test("Winograd F(2x2, 3x3) equals the naive convolution", arguments: workerCounts)
     func winograd(workers: Int) {
         let cases = [

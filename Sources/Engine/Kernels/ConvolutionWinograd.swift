@@ -23,8 +23,8 @@ extension ConvKernels {
     @TaskLocal static var winogradOverride: Bool?
 
     /// Whether g runs by Winograd: a 3×3 kernel, stride 1, no dilation, one group, padding
-    /// at most 2, with the AVX-512 GEMM; at least 16 channels each way, below which the 16
-    /// small GEMMs cost more than the multiplies they save; and at least `winogradMinimumTiles`
+    /// at most 2, with the AVX-512 GEMM; at least 16 channels each way, below which channels
+    /// rounded up to a register are mostly padding; and at least `winogradMinimumTiles`
     /// output tiles, below which transforming the filters (16 values per filter pair) and
     /// handing out the work cost more than the multiplies saved (batch 1).
     static func runsByWinograd(_ g: ConvGeometry) -> Bool {

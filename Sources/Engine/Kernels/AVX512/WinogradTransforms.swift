@@ -9,8 +9,8 @@
 //
 // so the 16 products per tile and channel pair replace 36 multiplies; summed over input
 // channels, each of the 16 positions ξ is one GEMM (tiles × C by C × O), and the transforms
-// are additions only. The coefficients are 0, ±1 and ±½, so the transforms round little:
-// the result differs from direct convolution by a few ulps of the sums involved.
+// are additions only. The coefficients are 0, ±1 and ±½, so the transforms add little
+// rounding (larger tiles, F(4×4, 3×3), bring coefficients up to 8 and error with them).
 
 public enum WinogradTransforms {
     /// Positions of a transformed tile (4×4).
