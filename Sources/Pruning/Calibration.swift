@@ -48,7 +48,8 @@ extension Calibration {
     }
 
     /// The scores of `candidates` in their order, pruned from `model` to the steps each needs.
-    func scores(_ candidates: [Candidate], model: Model, groups: ChannelGroups, widthMultiple: Int) throws -> [CalibrationScore] {
+    func scores(_ candidates: [Candidate], model: Model, groups: ChannelGroups, cost: WidthCostModel,
+                widthMultiple: Int) throws -> [CalibrationScore] {
         var measured: [[[Int]]: (top1: Double, loss: Double)] = [:]
         var scores: [CalibrationScore] = []
         for (index, candidate) in candidates.enumerated() {
@@ -64,7 +65,7 @@ extension Calibration {
                 measured[plan.kept] = (evaluation.top1, evaluation.loss)
             }
             let metric = candidate.selection.metric
-            let after = Double(WidthCostModel(groups: groups).figures(widths: plan.kept.map(\.count)).value(metric))
+            let after = Double(cost.figures(widths: plan.kept.map(\.count)).value(metric))
             let before = Double(candidate.selection.before.value(metric))
             scores.append(CalibrationScore(ranking: candidate.ranking, removedShare: (before - after) / before,
                                            top1: measured[plan.kept]!.top1, loss: measured[plan.kept]!.loss))

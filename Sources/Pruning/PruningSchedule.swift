@@ -69,8 +69,12 @@ public struct PruningSchedule: Sendable {
         let rankings = calibration == nil ? [policy.ranking] : policy.candidates
         var candidates: [Calibration.Candidate] = []
         var shortest: Selection?
+        // The energies depend on the criterion alone: computed once for its normalisations.
+        var energies: [ImportanceCriterion: Energies] = [:]
         for ranking in rankings {
-            let selection = walk(model, groups: groups, ranking: ranking, capWidths: nil)
+            let criterionEnergies = energies[ranking.criterion] ?? Energies(model: model, groups: groups, criterion: ranking.criterion)
+            energies[ranking.criterion] = criterionEnergies
+            let selection = walk(criterionEnergies, ranking: ranking, cost: cost, capWidths: nil)
             if let whole = selection.stepCount(toReach: target.share, widthMultiple: m, cost: cost) {
                 candidates.append(Calibration.Candidate(ranking: ranking, selection: selection, wholeTargetSteps: whole))
             } else if shortest == nil {
@@ -85,7 +89,7 @@ public struct PruningSchedule: Sendable {
         var chosen = first
         var scores: [CalibrationScore] = []
         if let calibration, candidates.count > 1 {
-            scores = try calibration.scores(candidates, model: model, groups: groups, widthMultiple: m)
+            scores = try calibration.scores(candidates, model: model, groups: groups, cost: cost, widthMultiple: m)
             let best = scores.indices.reduce(0) { scores[$1].beats(scores[$0]) ? $1 : $0 }
             chosen = candidates[best]
         }
@@ -144,11 +148,13 @@ public struct PruningSchedule: Sendable {
             } else {
                 // The round's share of the target, restated for the current model; the cap
                 // keeps referring to the source's widths.
-                let selection = walk(current, groups: groups, ranking: policy.ranking, capWidths: originalWidths)
+                let cost = WidthCostModel(groups: groups)
+                let selection = walk(Energies(model: current, groups: groups, criterion: policy.criterion), ranking: policy.ranking,
+                                     cost: cost, capWidths: originalWidths)
                 let goal = Double(original.value(target.metric)) * (1 - target.share * Double(round) / Double(rounds))
                 let share = max(1 - goal / Double(selection.before.value(target.metric)), 0)
                 let m = policy.widthMultiple
-                guard let count = selection.stepCount(toReach: share, widthMultiple: m, cost: WidthCostModel(groups: groups)) else {
+                guard let count = selection.stepCount(toReach: share, widthMultiple: m, cost: cost) else {
                     throw PruningError(problem: "round \(round): the cap stops the selection at \(Int((selection.reachableShare * 100).rounded()))%")
                 }
                 roundPlan = selection.plan(steps: count, widthMultiple: m)
@@ -188,10 +194,10 @@ public struct PruningSchedule: Sendable {
                             examples: plan.calibrationExamples, candidates: plan.calibration.count))
     }
 
-    private func walk(_ model: Model, groups: ChannelGroups, ranking: Ranking, capWidths: [Int]?) -> Selection {
-        let energies = Energies(model: model, groups: groups, criterion: ranking.criterion).normalized(ranking.normalization)
-        return GreedySelection.walk(energies: energies, cost: WidthCostModel(groups: groups), metric: target.metric,
-                                    limits: policy.limits, capWidths: capWidths)
+    /// The walk under `ranking`, its criterion's `energies` given.
+    private func walk(_ energies: Energies, ranking: Ranking, cost: WidthCostModel, capWidths: [Int]?) -> Selection {
+        GreedySelection.walk(energies: energies.normalized(ranking.normalization), cost: cost, metric: target.metric,
+                             limits: policy.limits, capWidths: capWidths)
     }
 
     // MARK: Repairs, shared with the explorer's jobs

@@ -81,18 +81,12 @@ extension ConvKernels {
         let filterStride = GEMM.packedCount(k: c16, n: o)
         let filters = scratch
         packTransformedFilters(g, w: w, into: filters)
-        let (chunkRows, chunkTiles) = winogradChunk(g)
+        let chunkTiles = winogradChunk(g).tiles
         let partScratch = winogradInputCount(g) + positions * chunkTiles * o16
         let parts = scratch + winogradFilterCount(g)
         Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c16 * o) { part, tileRows in
             let v = parts + part * partScratch, staging = v + positions * chunkTiles * c16, m = v + winogradInputCount(g)
-            var r0 = tileRows.lowerBound
-            while r0 < tileRows.upperBound {
-                let r1 = min(r0 + chunkRows, tileRows.upperBound), tiles = (r1 - r0) * tilesWide
-                // V[ξ] (tiles × C) = (Bᵀ d B)[ξ] for every tile of the chunk.
-                WinogradTransforms.inputTiles(x: x, height: g.height, width: g.width, channels: g.inChannels, pad: g.padding,
-                                              tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
-                                              v: v, positionStride: chunkTiles * c16, staging: staging)
+            forEachChunk(g, x: x, tileRows: tileRows, v: v, staging: staging) { r0, r1, tiles in
                 // M[ξ] (tiles × O) = V[ξ] (tiles × C) · U[ξ] (C × O), zeros past O.
                 for xi in 0..<positions {
                     GEMM.packedMultiply(m: tiles, n: o16, k: c16, a: v + xi * chunkTiles * c16, rowStride: c16,
@@ -108,8 +102,26 @@ extension ConvKernels {
                 let last = r1 - 1
                 let end = ((last / tilesHigh) * p + min(2 * (last % tilesHigh) + 2, p)) * q
                 epilogue(firstPixel(r0)..<end)
-                r0 = r1
             }
+        }
+    }
+
+    /// Walks `tileRows` in chunks of `winogradChunk(g).rows` tile rows: each chunk's input
+    /// tiles transformed into v (V[ξ] at v + ξ·tiles per chunk·C16), then `body(r0, r1, tiles)`
+    /// with the chunk's tile rows r0 ..< r1 and its tile count.
+    static func forEachChunk(_ g: ConvGeometry, x: UnsafePointer<Float>, tileRows: Range<Int>, v: UnsafeMutablePointer<Float>,
+                             staging: UnsafeMutablePointer<Float>, _ body: (_ r0: Int, _ r1: Int, _ tiles: Int) -> Void) {
+        let (chunkRows, chunkTiles) = winogradChunk(g)
+        let tilesHigh = (g.outHeight + 1) / 2, tilesWide = (g.outWidth + 1) / 2
+        var r0 = tileRows.lowerBound
+        while r0 < tileRows.upperBound {
+            let r1 = min(r0 + chunkRows, tileRows.upperBound)
+            // V[ξ] (tiles × C) = (Bᵀ d B)[ξ] for every tile of the chunk.
+            WinogradTransforms.inputTiles(x: x, height: g.height, width: g.width, channels: g.inChannels, pad: g.padding,
+                                          tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
+                                          v: v, positionStride: chunkTiles * roundedChannels(g.inChannels), staging: staging)
+            body(r0, r1, (r1 - r0) * tilesWide)
+            r0 = r1
         }
     }
 
@@ -169,7 +181,7 @@ extension ConvKernels {
         let gradientShape = ConvGeometry(batch: g.batch, height: p, width: q, inChannels: o, outChannels: o,
                                          kernelHeight: 1, kernelWidth: 1, stride: 1, padding: 0)
         copyPadded(gradientShape, x: dy, into: paddedDY, bottom: 2 * tilesHigh - p, right: 2 * tilesWide - q, channels: o16)
-        let (chunkRows, chunkTiles) = winogradChunk(g)
+        let chunkTiles = winogradChunk(g).tiles
         let sums = positions * c16 * o16
         let partScratch = winogradInputCount(g) + positions * chunkTiles * o16 + sums + GEMM.scratchCount(n: o16)
         let partsStart = paddedDY + g.batch * 4 * tilesHigh * tilesWide * o16
@@ -177,12 +189,7 @@ extension ConvKernels {
             let v = partsStart + part * partScratch, staging = v + positions * chunkTiles * c16
             let u = v + winogradInputCount(g), m = u + positions * chunkTiles * o16, pack = m + sums
             m.update(repeating: 0, count: sums)
-            var r0 = tileRows.lowerBound
-            while r0 < tileRows.upperBound {
-                let r1 = min(r0 + chunkRows, tileRows.upperBound), tiles = (r1 - r0) * tilesWide
-                WinogradTransforms.inputTiles(x: x, height: g.height, width: g.width, channels: c, pad: g.padding,
-                                              tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
-                                              v: v, positionStride: chunkTiles * c16, staging: staging)
+            forEachChunk(g, x: x, tileRows: tileRows, v: v, staging: staging) { r0, r1, tiles in
                 WinogradTransforms.gradientOutputTiles(padded: paddedDY, height: 2 * tilesHigh, width: 2 * tilesWide, channels: o16,
                                                        tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
                                                        u: u, positionStride: chunkTiles * o16)
@@ -192,7 +199,6 @@ extension ConvKernels {
                                   b: u + xi * chunkTiles * o16, ldb: o16, accumulate: true, c: m + xi * c16 * o16, ldc: o16,
                                   scratch: pack)
                 }
-                r0 = r1
             }
         }
         // The parts' sums, added in part order into the first part's.
