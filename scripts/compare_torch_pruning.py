@@ -9,12 +9,15 @@ re-estimation:
   channels), which evaluates the pruned model on the test set. Every oicsr figure on the page
   comes from that output.
 - Torch-Pruning (the library itself, `pip install --no-deps torch-pruning`): the same checkpoint
-  loaded into the reference PyTorch module (reference/torch_models.py), pruned by
+  loaded into the reference PyTorch module (reference/torch_models.py), ranked by
   `MetaPruner(importance=GroupMagnitudeImportance(p=2), global_pruning=True,
-  max_pruning_ratio=0.5)` over the same prunable channels (the classifier and, in resnet20, the
-  residual stages are ignored, as oicsr prunes block-internal channels by default), with the
-  channel ratio searched so that MACs removed first reaches T; evaluated in PyTorch on the same
-  test images with the checkpoint's normalisation.
+  max_pruning_ratio=0.5)` over the same prunable channels (the classifier ignored; resnet20's
+  residual stages as the study prunes them), with the channel count searched so that MACs
+  removed first reaches T; evaluated in PyTorch on the same test images with the checkpoint's
+  normalisation. Its one-shot step does not hold `max_pruning_ratio` (the pruner checks it
+  only before a step), so it runs twice: with the cap held, by the library's importances,
+  threshold and dependency graph (the comparison under oicsr's constraint), and as the
+  library's step runs it.
 
 MACs are counted as oicsr counts them: multiply-accumulates of conv and linear layers for one
 image. Writes a Markdown table (default docs/selection-vs-torch-pruning.md) and a JSON file.
@@ -44,6 +47,7 @@ import torch_models  # noqa: E402
 
 VARIANTS = ["l2", "gl/subgradient", "gl/proximal", "oicsr-gl/subgradient", "oicsr-gl/proximal"]
 TARGETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+MAX_PRUNING_RATIO = 0.5  # Torch-Pruning's max_pruning_ratio, and oicsr's default cap
 
 
 def checkpoint_path(study, architecture, variant):
@@ -129,15 +133,25 @@ def make_pruner(model, architecture, ratio, coupled):
     import torch_pruning as tp
     return tp.pruner.MetaPruner(
         model, torch.zeros(1, 1, 28, 28), importance=tp.importance.GroupMagnitudeImportance(p=2),
-        global_pruning=True, pruning_ratio=ratio, max_pruning_ratio=0.5,
+        global_pruning=True, pruning_ratio=ratio, max_pruning_ratio=MAX_PRUNING_RATIO,
         ignored_layers=ignored_layers(model, architecture, coupled))
 
 
-def torch_pruning(model, architecture, n_pruned, total_channels, coupled):
-    """A copy of `model` pruned by Torch-Pruning to `n_pruned` channels by its global threshold."""
+def torch_pruning(model, architecture, groups, n_pruned, coupled, capped):
+    """A copy of `model` pruned by Torch-Pruning to `n_pruned` channels by its global threshold:
+    by its MetaPruner's step, or with the cap held, by its dependency graph on the channels
+    `pruned_by_threshold` takes."""
+    import torch_pruning as tp
     pruned = copy.deepcopy(model)
-    # TP prunes len(imp) - int(total * (1 - ratio)) channels; this ratio asks for n_pruned.
-    make_pruner(pruned, architecture, (n_pruned - 0.5) / total_channels, coupled).step()
+    if not capped:
+        # TP prunes len(imp) - int(total * (1 - ratio)) channels; this ratio asks for n_pruned.
+        make_pruner(pruned, architecture, (n_pruned - 0.5) / prunable_channels(groups), coupled).step()
+    else:
+        graph = tp.DependencyGraph().build_dependency(pruned, example_inputs=torch.zeros(1, 1, 28, 28))
+        modules = dict(pruned.named_modules())
+        for (_, _, root), taken in zip(groups, pruned_by_threshold(groups, n_pruned, capped=True)):
+            if taken:
+                graph.get_pruning_group(modules[root], tp.prune_conv_out_channels, idxs=taken).prune()
     pruned.eval()
     return pruned
 
@@ -156,16 +170,33 @@ def importances(model, architecture, coupled):
         if imp is not None:
             writers = frozenset(names[dep.target.module] for dep, _ in group
                                 if pruner.DG.is_out_channel_pruning_fn(dep.handler) and isinstance(dep.target.module, nn.Conv2d))
-            groups.append((writers, imp.detach().cpu()))
+            root = group[0].dep.target.module
+            groups.append((writers, imp.detach().cpu(), names[root]))
     return groups
 
 
-def widths_after(architecture, groups, n_pruned):
-    """Widths Torch-Pruning's global threshold leaves when it prunes `n_pruned` channels: every
-    channel whose importance is at most the n-th smallest goes (as its MetaPruner does)."""
-    everything = torch.cat([imp for _, imp in groups])
+def pruned_by_threshold(groups, n_pruned, capped):
+    """Per group, the channels Torch-Pruning's global threshold takes when it prunes `n_pruned`:
+    every channel whose importance is at most the n-th smallest (as its MetaPruner does). Its
+    one-shot step checks `max_pruning_ratio` only before pruning (`_check_pruning_ratio` leaves
+    out groups already past it), so one step may take more than half of a group; `capped` holds
+    the cap the pruner was given, as oicsr holds its own: a group loses at most half of its
+    channels, its least important first."""
+    everything = torch.cat([imp for _, imp, _ in groups])
     threshold = torch.topk(everything, k=n_pruned, largest=False)[0][-1]
-    return {name: int((imp > threshold).sum()) for names, imp in groups for name in names}
+    taken = []
+    for _, imp, _ in groups:
+        below = (imp <= threshold).nonzero().view(-1)
+        if capped:
+            below = below[torch.argsort(imp[below], stable=True)][: int(MAX_PRUNING_RATIO * len(imp))]
+        taken.append(sorted(below.tolist()))
+    return taken
+
+
+def widths_after(groups, n_pruned, capped):
+    """The widths a plan leaves, by the name of every conv that writes each group."""
+    return {name: len(imp) - len(taken)
+            for (names, imp, _), taken in zip(groups, pruned_by_threshold(groups, n_pruned, capped)) for name in names}
 
 
 def build_with(architecture, widths):
@@ -182,10 +213,10 @@ def build_with(architecture, widths):
 
 
 def prunable_channels(groups):
-    return sum(len(imp) for _, imp in groups)
+    return sum(len(imp) for _, imp, _ in groups)
 
 
-def torch_pruning_at(model, architecture, target, dense_macs, groups, coupled):
+def torch_pruning_at(model, architecture, target, dense_macs, groups, coupled, capped):
     """The fewest channels whose Torch-Pruning plan removes at least `target` of MACs. The widths
     of a plan follow from the library's importances and threshold rule, so the search runs on
     them (more channels never remove fewer MACs under one threshold); the library then prunes
@@ -194,14 +225,16 @@ def torch_pruning_at(model, architecture, target, dense_macs, groups, coupled):
     low, high, found = 1, total - 1, None
     while low <= high:
         middle = (low + high) // 2
-        removed = 1 - macs(build_with(architecture, widths_after(architecture, groups, middle))) / dense_macs
+        removed = 1 - macs(build_with(architecture, widths_after(groups, middle, capped))) / dense_macs
         if removed >= target:
             found, high = middle, middle - 1
         else:
             low = middle + 1
-    pruned = torch_pruning(model, architecture, found, total, coupled)
+    if found is None:
+        raise SystemExit(f"Torch-Pruning{' with its cap held' if capped else ''} cannot remove {target:.0%} of MACs")
+    pruned = torch_pruning(model, architecture, groups, found, coupled, capped)
     removed = 1 - macs(pruned) / dense_macs
-    predicted = 1 - macs(build_with(architecture, widths_after(architecture, groups, found))) / dense_macs
+    predicted = 1 - macs(build_with(architecture, widths_after(groups, found, capped))) / dense_macs
     if abs(removed - predicted) > 1e-9:
         raise SystemExit(f"Torch-Pruning removed {removed:.4%} of MACs where its importances predict {predicted:.4%}")
     return pruned, removed, found
@@ -251,36 +284,44 @@ def main():
             groups = importances(model, architecture, coupled)
             for target in targets:
                 mine = oicsr_prune(args.oicsr, path, target, args.data, coupled, args.normalization)
-                found = torch_pruning_at(model, architecture, target, dense_macs, groups, coupled)
-                theirs, removed, channels = found
                 row = {"architecture": architecture, "variant": variant, "checkpoint": path, "target": target,
                        "dense": dense, "oicsrSelection": f"{mine['criterion']}/{mine['normalization']}",
-                       "oicsrRemoved": mine["removedShare"], "oicsrTop1": mine["prunedTop1"],
-                       "oicsrDense": mine["denseTop1"], "tpRemoved": removed, "tpTop1": top1(theirs, images, labels, norm),
-                       "tpChannels": channels}
+                       "oicsrRemoved": mine["removedShare"], "oicsrTop1": mine["prunedTop1"], "oicsrDense": mine["denseTop1"]}
+                # "tp": the cap held, as oicsr holds it; "tpAsRun": the library's one-shot step.
+                for prefix, capped in (("tp", True), ("tpAsRun", False)):
+                    theirs, removed, channels = torch_pruning_at(model, architecture, target, dense_macs, groups, coupled, capped)
+                    row |= {prefix + "Removed": removed, prefix + "Top1": top1(theirs, images, labels, norm), prefix + "Channels": channels}
                 rows.append(row)
                 print(f"{architecture} {variant} {target:.0%}: oicsr {row['oicsrTop1']:.2%} at {row['oicsrRemoved']:.2%}, "
-                      f"torch-pruning {row['tpTop1']:.2%} at {removed:.2%}", file=sys.stderr)
+                      f"torch-pruning {row['tpTop1']:.2%} at {row['tpRemoved']:.2%} (as run: {row['tpAsRunTop1']:.2%} "
+                      f"at {row['tpAsRunRemoved']:.2%})", file=sys.stderr)
     with open(args.out + ".json", "w") as f:
         json.dump({"torchPruning": getattr(tp, "__version__", "?"), "torch": torch.__version__, "normalization": args.normalization, "rows": rows,
                    "seconds": time.time() - started}, f, indent=1)
     write_page(args.out + ".md", study, rows, getattr(tp, "__version__", "?"), args.normalization)
 
 
-def shortfall(rows):
-    """Where oicsr keeps less: how much at most, and at what accuracy."""
-    lost = [r for r in rows if r["oicsrTop1"] < r["tpTop1"]]
+def shortfall(rows, theirs):
+    """Where oicsr keeps less than `theirs` ("tp" or "tpAsRun"): how much at most, and at what accuracy."""
+    lost = [r for r in rows if r["oicsrTop1"] < r[theirs + "Top1"]]
     if not lost:
         return "."
-    worst = max(r["tpTop1"] - r["oicsrTop1"] for r in lost) * 100
-    ceiling = max(r["tpTop1"] for r in lost) * 100
+    worst = max(r[theirs + "Top1"] - r["oicsrTop1"] for r in lost) * 100
+    ceiling = max(r[theirs + "Top1"] for r in lost) * 100
     return (f"; in the other {len(lost)} it keeps up to {worst:.2f} points less, where both prunings leave at most "
             f"{ceiling:.1f}% top-1 (the dense models: about 80%).")
 
 
+def tally(rows, theirs):
+    wins = sum(r["oicsrTop1"] >= r[theirs + "Top1"] for r in rows)
+    mean = sum(r["oicsrTop1"] - r[theirs + "Top1"] for r in rows) / len(rows) * 100
+    return wins, mean
+
+
 def write_page(path, study, rows, version, normalization):
-    wins = sum(r["oicsrTop1"] >= r["tpTop1"] for r in rows)
     calibrated = normalization is None
+    wins, mean = tally(rows, "tp")
+    wins_as_run, mean_as_run = tally(rows, "tpAsRun")
     lines = [
         "# The default selection against Torch-Pruning, on the same weights",
         "",
@@ -292,42 +333,50 @@ def write_page(path, study, rows, version, normalization):
         + ("the ranking (normalisation, and the criterion where training left it open) that keeps the most top-1 "
            "as pruned on the last 2000 training images, which the study's models never saw (see [selection.md](selection.md)); "
            if calibrated else f"the fixed ranking ({', '.join(sorted({r['oicsrSelection'] for r in rows}))}); ")
-        + "cap 50% of a layer's channels. The oicsr figures are that command's output.",
-        f"- **Torch-Pruning {version}**: `MetaPruner(GroupMagnitudeImportance(p=2), global_pruning=True, max_pruning_ratio=0.5)` "
+        + f"cap {MAX_PRUNING_RATIO:.0%} of a layer's channels. The oicsr figures are that command's output.",
+        f"- **Torch-Pruning {version}**: `GroupMagnitudeImportance(p=2)`, global pruning, `max_pruning_ratio={MAX_PRUNING_RATIO}`, "
         "on the same checkpoint loaded into the reference PyTorch module, over the same prunable channels (the classifier "
         "ignored; "
         + ", ".join(f"{a}'s residual stages {'pruned as coupled groups' if c else 'ignored'}" for a, c in study["coupled"].items() if a.startswith("resnet"))
-        + ", as the study prunes them); the channel ratio is the smallest whose plan removes at least T of MACs.",
+        + ", as the study prunes them); the number of channels is the smallest whose plan removes at least T of MACs. "
+        "Its `MetaPruner` checks `max_pruning_ratio` only before a step (`_check_pruning_ratio` leaves out the groups "
+        "already past it), so its one-shot step can take more than half of a layer. The comparison is made under the "
+        "same constraint: **TP** below takes the channels the library's own importances and global threshold take, "
+        "each group losing at most half of its channels (its least important first), pruned by the library's "
+        "dependency graph; **TP as run** is `MetaPruner(...).step()` itself, cap not held.",
         "",
         "Each cell: top-1 (%) at MACs removed (%). MACs: multiply-accumulates of conv and linear layers for one 28x28 image.",
         "",
-        f"oicsr keeps at least as much top-1 in **{wins} of {len(rows)}** cases" + shortfall(rows) + " By model and regularizer:",
+        f"With the same cap, oicsr keeps at least as much top-1 as Torch-Pruning in **{wins} of {len(rows)}** cases"
+        + shortfall(rows, "tp") + f" Over all cells oicsr − TP is {mean:+.2f} points on average. Against the library's "
+        f"step as run (cap not held) oicsr keeps at least as much in {wins_as_run} of {len(rows)}"
+        + shortfall(rows, "tpAsRun") + f" On average {mean_as_run:+.2f} points. By model and regularizer:",
         "",
-        "| model | regularizer | oicsr ≥ TP | mean oicsr − TP (points) |",
-        "| --- | --- | --- | --- |",
+        "| model | regularizer | oicsr ≥ TP | mean oicsr − TP (points) | oicsr ≥ TP as run | mean oicsr − TP as run |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for architecture, variant in dict.fromkeys((r["architecture"], r["variant"]) for r in rows):
         mine = [r for r in rows if r["architecture"] == architecture and r["variant"] == variant]
-        kept = sum(r["oicsrTop1"] >= r["tpTop1"] for r in mine)
-        mean = sum(r["oicsrTop1"] - r["tpTop1"] for r in mine) / len(mine) * 100
-        lines.append(f"| {architecture} | {variant} | {kept} of {len(mine)} | {mean:+.2f} |")
+        (kept, mean), (kept_as_run, mean_as_run) = tally(mine, "tp"), tally(mine, "tpAsRun")
+        lines.append(f"| {architecture} | {variant} | {kept} of {len(mine)} | {mean:+.2f} | {kept_as_run} of {len(mine)} | {mean_as_run:+.2f} |")
     lines += [
         "",
         "Torch-Pruning's group magnitude averages each channel's sum of squared weights over the layers of its group "
-        "(producer, BatchNorm, consumers) and divides by the group's mean: close to oicsr's out-in energy "
-        "under `layer-mean`, one of the candidates oicsr's calibration measures, so where that ranking is the best "
-        "the two prune nearly the same channels. Elsewhere another normalisation keeps more: on weights that are not "
-        "sparse a layer's scale says little, and on weights a regularizer has made sparse the raw energy finds the "
-        "dead channels of every layer. Over all cells oicsr − Torch-Pruning is "
-        f"{sum(r['oicsrTop1'] - r['tpTop1'] for r in rows) / len(rows) * 100:+.2f} points on average.",
+        "(producer, BatchNorm scale, consumers) and divides by the group's mean: oicsr's out-in energy under "
+        "`layer-mean`, but for the BatchNorm shift, which oicsr's group holds and Torch-Pruning's magnitude leaves out. "
+        "That ranking is one of the candidates oicsr's calibration measures, so where it is the best the two prune "
+        "the same channels, or nearly. Elsewhere another normalisation keeps more: on weights that are not sparse a "
+        "layer's scale says little, and on weights a regularizer has made sparse the raw energy finds the dead "
+        "channels of every layer.",
         "",
-        "| model | regularizer | dense | T | oicsr | oicsr's ranking | Torch-Pruning | oicsr − TP |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model | regularizer | dense | T | oicsr | oicsr's ranking | TP | oicsr − TP | TP as run |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         lines.append(f"| {r['architecture']} | {r['variant']} | {r['dense'] * 100:.2f} | {r['target']:.0%} | "
                      f"{r['oicsrTop1'] * 100:.2f} at {r['oicsrRemoved'] * 100:.1f} | {r['oicsrSelection']} | "
-                     f"{r['tpTop1'] * 100:.2f} at {r['tpRemoved'] * 100:.1f} | {(r['oicsrTop1'] - r['tpTop1']) * 100:+.2f} |")
+                     f"{r['tpTop1'] * 100:.2f} at {r['tpRemoved'] * 100:.1f} | {(r['oicsrTop1'] - r['tpTop1']) * 100:+.2f} | "
+                     f"{r['tpAsRunTop1'] * 100:.2f} at {r['tpAsRunRemoved'] * 100:.1f} |")
     lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))

@@ -83,7 +83,7 @@ struct ConvolutionTests {
 
     /// Forward, and backward with and without dx, against the naive loops. Gradients are added
     /// onto nonzero tensors, as the kernels' contract says.
-    static func check(_ c: ConvCase, workers: Int, path: Path,
+    static func check(_ c: ConvCase, workers: Int, path: Path, tolerance: Float = 1e-4,
                       sourceLocation: SourceLocation = #_sourceLocation) {
         let g = c.geometry
         let seed = UInt64(c.kernel * 1000 + c.stride * 100 + c.padding * 10 + c.dilation + c.groups * 7919)
@@ -96,7 +96,7 @@ struct ConvolutionTests {
         let label = "\(c) workers \(workers)"
 
         path.forward(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers)
-        if let message = firstMismatch("\(label): y", y.values, Naive.convForward(g, x: x, w: w, bias: bias)) {
+        if let message = firstMismatch("\(label): y", y.values, Naive.convForward(g, x: x, w: w, bias: bias), tolerance: tolerance) {
             Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
         }
 
@@ -106,8 +106,8 @@ struct ConvolutionTests {
         dbias.fill(0.5)
         path.backward(g, x: x, w: w, dy: dy, dw: dw, dbias: dbias, dx: dx, scratch: scratch, workers: workers)
         let mismatches = [
-            firstMismatch("\(label): dw", dw.values, zip(start.values, expected.dw).map(+)),
-            firstMismatch("\(label): dx", dx.values, zip(startX.values, expected.dx).map(+)),
+            firstMismatch("\(label): dw", dw.values, zip(start.values, expected.dw).map(+), tolerance: tolerance),
+            firstMismatch("\(label): dx", dx.values, zip(startX.values, expected.dx).map(+), tolerance: tolerance),
             firstMismatch("\(label): dbias", dbias.values, expected.dbias.map { $0 + 0.5 }),
         ]
         // Without dx: the weight gradient alone.
@@ -150,12 +150,18 @@ struct ConvolutionTests {
         withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched) }
     }
 
-    /// 3×3 stride-1 convolutions with at least 16 channels each way run by Winograd F(2×2, 3×3),
-    /// forward and backward data: paddings 0–2, odd output sizes (a last tile half outside),
-    /// channel counts with a tail past 16, several chunks of tiles. The transforms' coefficients
-    /// are 0, ±1 and ±½, so the result differs from the direct sum by rounding only, and the
-    /// suite's tolerance for every fast kernel (1e-4 relative) applies unchanged.
-    @Test("Winograd F(2x2, 3x3) equals the naive convolution", arguments: workerCounts)
+    /// 3×3 stride-1 convolutions with at least 16 channels each way run by Winograd, forward,
+    /// backward data and weight gradient, with 4×4 tiles or (`OICSR_WINOGRAD=2`, or on a map
+    /// too small for them) 2×2 tiles: paddings 0–2, odd output sizes (a last tile partly
+    /// outside), channel counts with a tail past 16, several chunks of tiles. The 2×2 tiles'
+    /// coefficients are 0, ±1 and ±½, so they differ from the direct sum by rounding only
+    /// (largest error on these cases 2e-5 of max(1, |value|), the direct GEMM's 1.9e-5),
+    /// within the suite's tolerance for every fast kernel, 1e-4. The 4×4 tiles' coefficients
+    /// reach 8 and their filter transforms' ⅙ and 1/24 are inexact, so rounding grows: their
+    /// largest error here is 8.1e-5 (dx; y 5.2e-5, dw 6.5e-5; values up to 45), and they are
+    /// held to 5e-4, six times that, still far below what a wrong coefficient or a misplaced
+    /// tile gives (errors of the order of the values).
+    @Test("Winograd F(4x4, 3x3) and F(2x2, 3x3) equal the naive convolution", arguments: workerCounts)
     func winograd(workers: Int) {
         let cases = [
             ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 16, height: 7, width: 7, inChannels: 16, outChannels: 16),
@@ -163,24 +169,59 @@ struct ConvolutionTests {
             ConvCase(kernel: 3, stride: 1, padding: 2, dilation: 1, groups: 1, bias: true, batch: 29, height: 5, width: 6, inChannels: 33, outChannels: 20),
             ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, batch: 6, height: 14, width: 14, inChannels: 32, outChannels: 16),
         ]
-        for c in cases {
-            if GEMM.processorHasAVX512 && GEMM.implementation == .avx512 {
-                #expect(ConvKernels.runsByWinograd(c.geometry), "\(c) runs by Winograd")
-                #expect(ConvKernels.runsByWinograd(ConvKernels.transposed(c.geometry)), "\(c): its backward data pass too")
+        let usesAVX512 = GEMM.processorHasAVX512 && GEMM.implementation == .avx512
+        for setting in ["", "2"] {
+            ConvKernels.$winogradOverride.withValue(setting) {
+                for c in cases {
+                    if usesAVX512 {
+                        #expect(ConvKernels.runsByWinograd(c.geometry), "\(c) runs by Winograd")
+                        #expect(ConvKernels.runsByWinograd(ConvKernels.transposed(c.geometry)), "\(c): its backward data pass too")
+                        #expect(ConvKernels.winogradTile(c.geometry) == (setting == "2" ? .twoByTwo : .fourByFour), "\(c) with '\(setting)'")
+                    }
+                    let tolerance: Float = ConvKernels.winogradTile(c.geometry) == .fourByFour ? 5e-4 : 1e-4
+                    withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched, tolerance: tolerance) }
+                }
             }
-            withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched) }
         }
+        // A 2×2 map: one 4×4 tile would multiply 36 positions where one 2×2 tile multiplies 16.
+        let tiny = ConvCase(kernel: 3, stride: 1, padding: 0, dilation: 1, groups: 1, bias: true, batch: 256, height: 4, width: 4, inChannels: 16, outChannels: 17)
+        #expect(ConvKernels.winogradTile(tiny.geometry) == .twoByTwo)
+        if usesAVX512 { #expect(ConvKernels.runsByWinograd(tiny.geometry)) }
+        withWorkers(workers) { Self.check(tiny, workers: workers, path: .dispatched) }
         // Turned off, the same shapes run by the direct kernels, against the same oracle.
-        ConvKernels.$winogradOverride.withValue(false) {
+        ConvKernels.$winogradOverride.withValue("0") {
             #expect(!ConvKernels.runsByWinograd(cases[0].geometry))
             withWorkers(workers) { Self.check(cases[0], workers: workers, path: .dispatched) }
         }
         let big = cases[3].geometry
-        #expect(ConvKernels.winogradChunk(big).tiles < big.batch * 7 * 7, "several chunks of tiles")
+        for tile in [ConvKernels.WinogradTile.twoByTwo, .fourByFour] {
+            #expect(ConvKernels.winogradChunk(big, tile).tiles < big.batch * tile.tiles(big).high * tile.tiles(big).wide, "several chunks of \(tile)")
+        }
         // Too few output tiles to pay for transforming the filters (15 images of 16 tiles): the direct path.
         var single = cases[0].geometry
         single.batch = 15
         #expect(!ConvKernels.runsByWinograd(single))
+    }
+
+    /// At most a quarter as many output pixels as filters (batch 1 deep in a network): the forward
+    /// pass multiplies the weights by the rows (yᵀ = W·rowsᵀ), for a 3×3 stride-1, a strided
+    /// and a pointwise convolution, with bias; the backward pass is the usual one.
+    @Test("few pixels: the weights as A", arguments: workerCounts)
+    func weightsByRows(workers: Int) {
+        let cases = [
+            ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 1, height: 3, width: 3, inChannels: 40, outChannels: 37),
+            ConvCase(kernel: 3, stride: 2, padding: 1, dilation: 1, groups: 1, bias: false, batch: 2, height: 5, width: 4, inChannels: 24, outChannels: 50),
+            ConvCase(kernel: 1, stride: 1, padding: 0, dilation: 1, groups: 1, bias: true, batch: 1, height: 2, width: 3, inChannels: 33, outChannels: 24),
+        ]
+        for c in cases {
+            if GEMM.implementation == .avx512 { #expect(ConvKernels.multipliesWeightsByRows(c.geometry), "\(c)") }
+            withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched) }
+        }
+        // Grouped, or more than a quarter as many pixels as filters: the rows by the weights.
+        #expect(!ConvKernels.multipliesWeightsByRows(ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 2, bias: true, batch: 1,
+                                                               height: 3, width: 3, inChannels: 40, outChannels: 40).geometry))
+        #expect(!ConvKernels.multipliesWeightsByRows(ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 1,
+                                                               height: 4, width: 4, inChannels: 16, outChannels: 63).geometry))
     }
 
     /// Same inputs, any worker count: the outputs and input gradients are the same to the bit

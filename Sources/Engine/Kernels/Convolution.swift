@@ -104,7 +104,8 @@ enum ConvKernels {
     /// One row chunk and one private weight gradient per part, and
     /// what the in-place passes need (ConvolutionInPlace.swift).
     static func scratchCountByGEMM(_ g: ConvGeometry, workers: Int) -> Int {
-        inPlaceOffset(g, workers: workers) + inPlaceScratchCount(g, workers: workers)
+        let passes = inPlaceOffset(g, workers: workers) + inPlaceScratchCount(g, workers: workers)
+        return multipliesWeightsByRows(g) ? max(passes, weightsByRowsCount(g, workers: workers)) : passes
     }
 
     /// Where the in-place passes' scratch starts.
@@ -170,6 +171,9 @@ enum ConvKernels {
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                               scratch: UnsafeMutablePointer<Float>, workers: Int,
                               epilogue: (Range<Int>) -> Void = { _ in }) {
+        if multipliesWeightsByRows(g) {
+            return forwardWeightsByRows(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers, epilogue: epilogue)
+        }
         if runsInPlace(g) {
             return forwardStrideOne(g, x: x, w: w, bias: bias, y: y, accumulate: false,
                                     scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, epilogue: epilogue)
@@ -199,6 +203,54 @@ enum ConvKernels {
                 epilogue(first..<(first + count))
             }
         }
+    }
+
+    // MARK: Few pixels: the weights as A
+
+    /// Whether g's forward pass multiplies the weights by the pixels' rows, yᵀ = W·rowsᵀ,
+    /// instead of the rows by the weights: when the pass has at most a quarter as many output
+    /// pixels as filters (batch 1 deep in a network), where packing the weights as the GEMM's
+    /// B operand, once per pass, would move more memory than the multiply itself. The AVX-512
+    /// GEMM reads A in place at any stride, so the weights are read once, as they are stored,
+    /// and only the few rows are packed. (With more pixels the weights are few and packing
+    /// them is cheap, and the usual order keeps the GEMM's wide side on the pixels.)
+    static func multipliesWeightsByRows(_ g: ConvGeometry) -> Bool {
+        g.groups == 1 && GEMM.implementation == .avx512 && 4 * g.batch * g.pixels <= g.outChannels
+    }
+
+    /// Scratch of `forwardWeightsByRows`: the rows (none when x is its own row matrix), yᵀ,
+    /// and each part's packing of the rows.
+    static func weightsByRowsCount(_ g: ConvGeometry, workers: Int) -> Int {
+        let total = g.batch * g.pixels
+        return (g.isPointwise ? 0 : total * g.rowLength) + g.outChannels * total + workers * GEMM.scratchCount(n: total)
+    }
+
+    /// y = conv(x, w) + bias as yᵀ (O × pixels) = W (O × K) · rowsᵀ (K × pixels), the filters
+    /// split among the workers, then y written from yᵀ and `epilogue` run on all of it.
+    static func forwardWeightsByRows(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                     scratch: UnsafeMutablePointer<Float>, workers: Int, epilogue: (Range<Int>) -> Void) {
+        let (k, o, total) = (g.rowLength, g.outChannels, g.batch * g.pixels)
+        let rows: UnsafePointer<Float>
+        var next = scratch
+        if g.isPointwise {
+            rows = x
+        } else {
+            im2row(g, x: x, rows: 0..<total, group: 0, into: next)
+            rows = UnsafePointer(next)
+            next += total * k
+        }
+        let transposed = next, packs = transposed + o * total
+        Parallel.forFixedParts(o, parts: workers, costPerItem: k * total) { part, filters in
+            GEMM.multiply(transposeA: false, transposeB: true, m: filters.count, n: total, k: k,
+                          a: w + filters.lowerBound * k, lda: k, b: rows, ldb: k, accumulate: false,
+                          c: transposed + filters.lowerBound * total, ldc: total, scratch: packs + part * GEMM.scratchCount(n: total))
+        }
+        for pixel in 0..<total {
+            let row = y + pixel * o
+            for oc in 0..<o { row[oc] = transposed[oc * total + pixel] + (bias?[oc] ?? 0) }
+        }
+        epilogue(0..<total)
     }
 
     /// The backward pass as GEMMs per chunk of whole images and group.
@@ -279,13 +331,20 @@ enum ConvKernels {
             }
         }
         if transposedWeights {
-            // dw[group][oc][kk] += Σ_part dWᵀ[group][kk][oc], in part order.
-            for group in 0..<g.groups {
-                for oc in 0..<og {
-                    let target = dw + (group * og + oc) * k
+            // dw[group][oc][kk] += Σ_part dWᵀ[group][kk][oc], in part order; sixteen filters at
+            // a time, so each row of dWᵀ they read is one cache line, by the workers in parts
+            // (a deep layer's weights are megabytes).
+            let blocksPerGroup = (og + 15) / 16
+            Parallel.forRanges(g.groups * blocksPerGroup, costPerItem: 16 * k * parts) { blocks in
+                for block in blocks {
+                    let group = block / blocksPerGroup, first = (block % blocksPerGroup) * 16
+                    let filters = first..<min(og, first + 16)
                     for part in 0..<parts {
-                        let source = privateGradients + part * g.weightCount + group * og * k + oc
-                        for kk in 0..<k { target[kk] += source[kk * og] }
+                        let source = privateGradients + part * g.weightCount + group * og * k
+                        for kk in 0..<k {
+                            let row = source + kk * og
+                            for oc in filters { dw[(group * og + oc) * k + kk] += row[oc] }
+                        }
                     }
                 }
             }

@@ -147,13 +147,20 @@ extension ConvKernels {
         let t = transposed(g)
         let flipped = scratch
         let (kh, kw, c, o) = (g.kernelHeight, g.kernelWidth, g.inChannels, g.outChannels)
-        // flipped[ci, ky, kx, oc] = w[oc, kh−1−ky, kw−1−kx, ci]
-        for ci in 0..<c {
-            for ky in 0..<kh {
-                for kx in 0..<kw {
-                    let target = flipped + ((ci * kh + ky) * kw + kx) * o
-                    let source = w + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * c + ci
-                    for oc in 0..<o { target[oc] = source[oc * g.rowLength] }
+        // flipped[ci, ky, kx, oc] = w[oc, kh−1−ky, kw−1−kx, ci], sixteen input channels at a
+        // time so each filter's run of them is one cache line, by the workers in parts (a
+        // deep layer's weights are megabytes).
+        Parallel.forRanges((c + 15) / 16, costPerItem: 16 * kh * kw * o) { blocks in
+            for block in blocks {
+                let channels = (block * 16)..<min(c, block * 16 + 16)
+                for ky in 0..<kh {
+                    for kx in 0..<kw {
+                        let source = w + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * c
+                        for oc in 0..<o {
+                            let filter = source + oc * g.rowLength
+                            for ci in channels { flipped[((ci * kh + ky) * kw + kx) * o + oc] = filter[ci] }
+                        }
+                    }
                 }
             }
         }

@@ -20,54 +20,48 @@ public enum WinogradTransforms {
     /// width × c per image, zero padding `pad` around it): tile row r is image r / tilesHigh
     /// at input rows 2(r % tilesHigh) − pad ..< +4, and tile t of the run (row-major,
     /// `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·c16, c16 = c rounded
-    /// up to 16, zeros past c. A tile inside the image, of whole registers of channels, is read
-    /// in place; any other is first copied, zero-padded, into `staging` (16·c16 floats).
+    /// up to 16, zeros past c. Pixels outside the image are read from `zeros` (c16 zeros), so
+    /// a border tile costs what an inner one does, without a copy or a branch per pixel.
     public static func inputTiles(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, pad: Int,
                                   tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
-                                  v: UnsafeMutablePointer<Float>, positionStride: Int, staging: UnsafeMutablePointer<Float>) {
-        let c16 = (c + 15) / 16 * 16
-        for r in r0..<(r0 + count) {
-            let image = x + (r / tilesHigh) * height * width * c, iy0 = 2 * (r % tilesHigh) - pad
-            let rowsInside = iy0 >= 0 && iy0 + 4 <= height
-            for tx in 0..<tilesWide {
-                let ix0 = 2 * tx - pad
-                let target = v + ((r - r0) * tilesWide + tx) * c16
-                if c == c16 && rowsInside && ix0 >= 0 && ix0 + 4 <= width {
-                    transformTile(image + (iy0 * width + ix0) * c, rowStride: width * c, pixelStride: c, channels: c16,
-                                  v: target, positionStride: positionStride)
-                    continue
-                }
-                for i in 0..<4 {
-                    for j in 0..<4 {
-                        let pixel = staging + (4 * i + j) * c16, iy = iy0 + i, ix = ix0 + j
-                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                            pixel.update(from: image + (iy * width + ix) * c, count: c)
-                            (pixel + c).update(repeating: 0, count: c16 - c)
-                        } else {
-                            pixel.update(repeating: 0, count: c16)
+                                  v: UnsafeMutablePointer<Float>, positionStride: Int, zeros: UnsafePointer<Float>) {
+        let c16 = (c + 15) / 16 * 16, whole = c / 16 * 16
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: positions) { pixels in
+            let pixel = pixels.baseAddress!
+            for r in r0..<(r0 + count) {
+                let image = x + (r / tilesHigh) * height * width * c, iy0 = 2 * (r % tilesHigh) - pad
+                for tx in 0..<tilesWide {
+                    let ix0 = 2 * tx - pad
+                    for i in 0..<4 {
+                        for j in 0..<4 {
+                            let iy = iy0 + i, ix = ix0 + j
+                            pixel[4 * i + j] = iy >= 0 && iy < height && ix >= 0 && ix < width ? image + (iy * width + ix) * c : zeros
                         }
                     }
+                    let target = v + ((r - r0) * tilesWide + tx) * c16
+                    var c0 = 0
+                    while c0 < whole {
+                        transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { load($0) }
+                        c0 += 16
+                    }
+                    if c0 < c16 {
+                        let lanes = c - c0
+                        transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { read($0, lanes) }
+                    }
                 }
-                transformTile(staging, rowStride: 4 * c16, pixelStride: c16, channels: c16, v: target, positionStride: positionStride)
             }
         }
     }
 
-    /// V = Bᵀ d B of one tile whose pixel (i, j) starts at tile + i·rowStride + j·pixelStride,
-    /// `channels` a multiple of 16.
+    /// V = Bᵀ d B of sixteen channels from c0 of one tile, pixel (i, j) at pixel[4i + j] + c0
+    /// read by `read`, into v[ξ·positionStride].
     @inline(__always)
-    static func transformTile(_ a: UnsafePointer<Float>, rowStride: Int, pixelStride s: Int, channels: Int,
-                              v: UnsafeMutablePointer<Float>, positionStride: Int) {
-        let b = a + rowStride, c = b + rowStride, d = c + rowStride
-        var c0 = 0
-        while c0 < channels {
-            transform(rowTransform(load(a + c0), load(a + s + c0), load(a + 2 * s + c0), load(a + 3 * s + c0)),
-                      rowTransform(load(b + c0), load(b + s + c0), load(b + 2 * s + c0), load(b + 3 * s + c0)),
-                      rowTransform(load(c + c0), load(c + s + c0), load(c + 2 * s + c0), load(c + 3 * s + c0)),
-                      rowTransform(load(d + c0), load(d + s + c0), load(d + 2 * s + c0), load(d + 3 * s + c0)),
-                      v: v + c0, positionStride: positionStride)
-            c0 += 16
+    static func transformTile(_ pixel: UnsafePointer<UnsafePointer<Float>>, _ c0: Int, v: UnsafeMutablePointer<Float>,
+                              positionStride: Int, read: (UnsafePointer<Float>) -> V) {
+        @inline(__always) func row(_ i: Int) -> (V, V, V, V) {
+            rowTransform(read(pixel[4 * i] + c0), read(pixel[4 * i + 1] + c0), read(pixel[4 * i + 2] + c0), read(pixel[4 * i + 3] + c0))
         }
+        transform(row(0), row(1), row(2), row(3), v: v, positionStride: positionStride)
     }
 
     /// y = Aᵀ M A for the tiles `inputTiles` numbered: M[ξ][t, :] at m + ξ·positionStride +
