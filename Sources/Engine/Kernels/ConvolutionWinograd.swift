@@ -162,7 +162,8 @@ extension ConvKernels {
             } else {
                 WinogradTransforms4.inputTiles(x: x, height: g.height, width: g.width, channels: g.inChannels, pad: g.padding,
                                                tilesHigh: tilesHigh, tilesWide: tilesWide, rows: r0, count: r1 - r0,
-                                               v: v, positionStride: positionStride, zeros: zeros)
+                                               v: v, positionStride: positionStride, zeros: zeros,
+                                               end: x + g.batch * g.height * g.width * g.inChannels)
             }
             body(r0, r1, (r1 - r0) * tilesWide)
             r0 = r1

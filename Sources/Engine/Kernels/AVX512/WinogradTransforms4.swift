@@ -24,10 +24,12 @@ public enum WinogradTransforms4 {
     /// at input rows 4(r % tilesHigh) − pad ..< +6, and tile t of the run (row-major,
     /// `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·c16, c16 = c rounded
     /// up to 16, zeros past c. Pixels outside the image are read from `zeros` (c16 zeros), so
-    /// a border tile costs what an inner one does, without a copy or a branch per pixel.
+    /// a border tile costs what an inner one does, without a copy or a branch per pixel; `end`
+    /// is the end of x.
     public static func inputTiles(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, pad: Int,
                                   tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
-                                  v: UnsafeMutablePointer<Float>, positionStride: Int, zeros: UnsafePointer<Float>) {
+                                  v: UnsafeMutablePointer<Float>, positionStride: Int, zeros: UnsafePointer<Float>,
+                                  end: UnsafePointer<Float>) {
         let c16 = (c + 15) / 16 * 16, whole = c / 16 * 16
         withUnsafeTemporaryAllocation(of: V.self, capacity: positions) { rows in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: positions) { pixels in
@@ -49,9 +51,13 @@ public enum WinogradTransforms4 {
                             c0 += 16
                         }
                         if c0 < c16 {
-                            let lanes = c - c0
-                            transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) {
-                                WinogradTransforms.read($0, lanes)
+                            // The channels past the last whole register: sixteen floats read
+                            // and the lanes past c zeroed, where sixteen lie within x (or the
+                            // zeros); at x's very end, one by one.
+                            let lanes = c - c0, kept = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(lanes)
+                            transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { p in
+                                p + 16 <= end || (p >= zeros && p < zeros + c16)
+                                    ? V().replacing(with: load(p), where: kept) : WinogradTransforms.read(p, lanes)
                             }
                         }
                     }
