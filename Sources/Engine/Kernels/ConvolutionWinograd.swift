@@ -3,7 +3,8 @@ import Foundation
 
 // 3×3 stride-1 convolutions by Winograd's minimal filtering with the AVX-512 GEMM: per block
 // of output tiles, one GEMM of tiles × C by C × O per position of the transformed tile
-// instead of one of pixels × 9C by 9C × O; the transforms are a few additions per value.
+// instead of one of pixels × 9C by 9C × O; the transforms are a few additions (and, for
+// 4×4 tiles, multiplies by small constants) per value.
 // F(4×4, 3×3) (AVX512Kernels/WinogradTransforms4.swift) does 4 times fewer multiplies and
 // moves 36/16 transformed values per output pixel; F(2×2, 3×3) (WinogradTransforms.swift)
 // 2.25 times fewer, 16/4 per pixel, and wastes less on maps too small for 4×4 tiles, so each
@@ -14,7 +15,8 @@ import Foundation
 // they are in cache.
 //
 // The backward data pass of such a convolution is again one (ConvolutionInPlace.swift), so
-// it runs this way too; the weight gradient runs by F(3×3, 2×2) (at the end of this file).
+// it runs this way too; the weight gradient runs by F(3×3, 4×4) or F(3×3, 2×2), over the
+// tiles the forward pass takes (at the end of this file).
 
 extension ConvKernels {
     /// Environment variable that chooses the Winograd tiles: `0` none (the direct GEMM), `2`

@@ -26,28 +26,43 @@ public enum WinogradTransforms {
                                   tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
                                   v: UnsafeMutablePointer<Float>, positionStride: Int, zeros: UnsafePointer<Float>) {
         let c16 = (c + 15) / 16 * 16, whole = c / 16 * 16
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: positions) { pixels in
+        forEachTile(x: x, height: height, width: width, channels: c, pad: pad, side: 4, tilesHigh: tilesHigh,
+                    tilesWide: tilesWide, rows: r0, count: count, zeros: zeros) { pixel, tile in
+            let target = v + tile * c16
+            var c0 = 0
+            while c0 < whole {
+                transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { load($0) }
+                c0 += 16
+            }
+            if c0 < c16 {
+                let lanes = c - c0
+                transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { read($0, lanes) }
+            }
+        }
+    }
+
+    /// For each tile of tile rows r0 ..< r0 + count (numbered from 0 in row-major order,
+    /// `tilesWide` per row), its side × side input pixels by pointer, row-major: tile row r is
+    /// image r / tilesHigh at input rows (side − 2)(r % tilesHigh) − pad ..< + side, columns
+    /// likewise; a pixel outside the image points at `zeros`.
+    @inline(__always)
+    static func forEachTile(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, pad: Int, side: Int,
+                            tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int, zeros: UnsafePointer<Float>,
+                            _ body: (UnsafePointer<UnsafePointer<Float>>, Int) -> Void) {
+        let step = side - 2
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: side * side) { pixels in
             let pixel = pixels.baseAddress!
             for r in r0..<(r0 + count) {
-                let image = x + (r / tilesHigh) * height * width * c, iy0 = 2 * (r % tilesHigh) - pad
+                let image = x + (r / tilesHigh) * height * width * c, iy0 = step * (r % tilesHigh) - pad
                 for tx in 0..<tilesWide {
-                    let ix0 = 2 * tx - pad
-                    for i in 0..<4 {
-                        for j in 0..<4 {
+                    let ix0 = step * tx - pad
+                    for i in 0..<side {
+                        for j in 0..<side {
                             let iy = iy0 + i, ix = ix0 + j
-                            pixel[4 * i + j] = iy >= 0 && iy < height && ix >= 0 && ix < width ? image + (iy * width + ix) * c : zeros
+                            pixel[side * i + j] = iy >= 0 && iy < height && ix >= 0 && ix < width ? image + (iy * width + ix) * c : zeros
                         }
                     }
-                    let target = v + ((r - r0) * tilesWide + tx) * c16
-                    var c0 = 0
-                    while c0 < whole {
-                        transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { load($0) }
-                        c0 += 16
-                    }
-                    if c0 < c16 {
-                        let lanes = c - c0
-                        transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { read($0, lanes) }
-                    }
+                    body(UnsafePointer(pixel), (r - r0) * tilesWide + tx)
                 }
             }
         }

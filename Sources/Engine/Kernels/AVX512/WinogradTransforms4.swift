@@ -32,34 +32,23 @@ public enum WinogradTransforms4 {
                                   end: UnsafePointer<Float>) {
         let c16 = (c + 15) / 16 * 16, whole = c / 16 * 16
         withUnsafeTemporaryAllocation(of: V.self, capacity: positions) { rows in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: positions) { pixels in
-                let dB = rows.baseAddress!, pixel = pixels.baseAddress!
-                for r in r0..<(r0 + count) {
-                    let image = x + (r / tilesHigh) * height * width * c, iy0 = 4 * (r % tilesHigh) - pad
-                    for tx in 0..<tilesWide {
-                        let ix0 = 4 * tx - pad
-                        for i in 0..<6 {
-                            for j in 0..<6 {
-                                let iy = iy0 + i, ix = ix0 + j
-                                pixel[6 * i + j] = iy >= 0 && iy < height && ix >= 0 && ix < width ? image + (iy * width + ix) * c : zeros
-                            }
-                        }
-                        let target = v + ((r - r0) * tilesWide + tx) * c16
-                        var c0 = 0
-                        while c0 < whole {
-                            transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { load($0) }
-                            c0 += 16
-                        }
-                        if c0 < c16 {
-                            // The channels past the last whole register: sixteen floats read
-                            // and the lanes past c zeroed, where sixteen lie within x (or the
-                            // zeros); at x's very end, one by one.
-                            let lanes = c - c0, kept = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(lanes)
-                            transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { p in
-                                p + 16 <= end || (p >= zeros && p < zeros + c16)
-                                    ? V().replacing(with: load(p), where: kept) : WinogradTransforms.read(p, lanes)
-                            }
-                        }
+            let dB = rows.baseAddress!
+            WinogradTransforms.forEachTile(x: x, height: height, width: width, channels: c, pad: pad, side: 6, tilesHigh: tilesHigh,
+                                           tilesWide: tilesWide, rows: r0, count: count, zeros: zeros) { pixel, tile in
+                let target = v + tile * c16
+                var c0 = 0
+                while c0 < whole {
+                    transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { load($0) }
+                    c0 += 16
+                }
+                if c0 < c16 {
+                    // The channels past the last whole register: sixteen floats read and the
+                    // lanes past c zeroed, where sixteen lie within x (or the zeros); at x's
+                    // very end, one by one.
+                    let lanes = c - c0, kept = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(lanes)
+                    transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { p in
+                        p + 16 <= end || (p >= zeros && p < zeros + c16)
+                            ? V().replacing(with: load(p), where: kept) : WinogradTransforms.read(p, lanes)
                     }
                 }
             }
