@@ -54,7 +54,10 @@ extension Calibration {
         var scores: [CalibrationScore] = []
         for (index, candidate) in candidates.enumerated() {
             let plan = candidate.selection.plan(steps: candidate.wholeTargetSteps, widthMultiple: widthMultiple)
-            if measured[plan.kept] == nil {
+            let result: (top1: Double, loss: Double)
+            if let known = measured[plan.kept] {
+                result = known
+            } else {
                 let pruned: Model
                 do { pruned = try Surgery.prune(model, groups: groups, plan: plan) } catch {
                     throw PruningError(problem: "calibrating \(candidate.ranking.name): \(error)", concernsTarget: false)
@@ -62,13 +65,11 @@ extension Calibration {
                 guard let evaluation = Evaluator.evaluate(pruned, dataset: images, normalization: normalization, progress: { _ in
                     progress(index, candidates.count)
                 }) else { throw PruningCancelled() }
-                measured[plan.kept] = (evaluation.top1, evaluation.loss)
+                result = (evaluation.top1, evaluation.loss)
+                measured[plan.kept] = result
             }
-            let metric = candidate.selection.metric
-            let after = Double(cost.figures(widths: plan.kept.map(\.count)).value(metric))
-            let before = Double(candidate.selection.before.value(metric))
-            scores.append(CalibrationScore(ranking: candidate.ranking, removedShare: (before - after) / before,
-                                           top1: measured[plan.kept]!.top1, loss: measured[plan.kept]!.loss))
+            let removed = candidate.selection.removedShare(after: candidate.wholeTargetSteps, widthMultiple: widthMultiple, cost: cost)
+            scores.append(CalibrationScore(ranking: candidate.ranking, removedShare: removed, top1: result.top1, loss: result.loss))
             guard progress(index + 1, candidates.count) else { throw PruningCancelled() }
         }
         return scores

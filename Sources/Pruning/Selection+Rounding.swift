@@ -26,10 +26,7 @@ extension Selection {
     /// back fewer as more are taken, so the removed share grows with the steps.
     public func stepCount(toReach target: Double, widthMultiple multiple: Int, cost: WidthCostModel) -> Int? {
         guard multiple > 1 else { return stepCount(toReach: target) }
-        func removedShare(_ count: Int) -> Double {
-            let figures = cost.figures(widths: plan(steps: count, widthMultiple: multiple).kept.map(\.count))
-            return 1 - Double(figures.value(metric)) / Double(max(before.value(metric), 1))
-        }
+        func removedShare(_ count: Int) -> Double { self.removedShare(after: count, widthMultiple: multiple, cost: cost) }
         if target <= 0 { return 0 }
         var low = stepCount(toReach: target) ?? steps.count, high = steps.count
         guard removedShare(high) >= target else { return nil }
@@ -38,5 +35,12 @@ extension Selection {
             if removedShare(middle) >= target { high = middle } else { low = middle + 1 }
         }
         return low
+    }
+
+    /// Share of the metric the rounded plan of the first `count` steps removes.
+    public func removedShare(after count: Int, widthMultiple multiple: Int, cost: WidthCostModel) -> Double {
+        guard multiple > 1 else { return removedShare(after: count) }
+        let figures = cost.figures(widths: plan(steps: count, widthMultiple: multiple).kept.map(\.count))
+        return 1 - Double(figures.value(metric)) / Double(max(before.value(metric), 1))
     }
 }

@@ -23,4 +23,14 @@ public struct SelectionSettings: Hashable, Sendable {
 
     /// What the walk depends on (not where it stops).
     public var walkKey: WalkKey { WalkKey(criterion: criterion, normalization: normalization, coupled: coupled) }
+
+    /// The ranking the walk follows.
+    public var ranking: Ranking { Ranking(criterion: criterion, normalization: normalization) }
+
+    /// The pruning schedule's policy for these settings, with the explorer's limits and
+    /// `alternatives` for a calibration to choose among.
+    func policy(alternatives: [Ranking] = []) -> SelectionPolicy {
+        SelectionPolicy(criterion: criterion, normalization: normalization, alternatives: alternatives, includeCoupled: coupled,
+                        limits: Walk.limits)
+    }
 }

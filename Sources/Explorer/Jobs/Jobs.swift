@@ -64,9 +64,7 @@ enum Jobs {
                       id: Int, context: JobContext) throws -> JobResult {
         context.report(share: 0, phase: "surgery")
         let model = try dense.model()
-        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: removedShare),
-                                       policy: SelectionPolicy(criterion: settings.criterion, normalization: settings.normalization,
-                                                               includeCoupled: settings.coupled))
+        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: removedShare), policy: settings.policy())
         let start = PruningSchedule.Plan(groups: ChannelGroups(graph: model.graph, includeCoupled: settings.coupled), firstRound: plan)
         let result = try schedule.run(model, plan: start, train: nil, normalization: dense.info.normalization, events: .init())
         let pruned = result.model
@@ -145,9 +143,7 @@ enum Jobs {
     static func calibrate(dense: ModelSnapshot, target: Double, settings: SelectionSettings, criteria: [ImportanceCriterion],
                           data: DataSplits, context: JobContext) throws -> JobResult {
         let model = try dense.model()
-        let policy = SelectionPolicy(criterion: settings.criterion, normalization: settings.normalization,
-                                     alternatives: SelectionPolicy.rankings(criteria: criteria), includeCoupled: settings.coupled,
-                                     limits: Walk.limits)
+        let policy = settings.policy(alternatives: SelectionPolicy.rankings(criteria: criteria))
         let images = data.train.subset(last: calibrationExamples)
         let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target), policy: policy)
         let plan: PruningSchedule.Plan

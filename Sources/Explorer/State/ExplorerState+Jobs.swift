@@ -288,7 +288,7 @@ extension ExplorerState {
             sensitivity = table
             message = Message(.info, "sensitivity measured on \(table.examples) test images: the top-1 column and view 3")
         case .calibrated(let ranking, let scores, let examples, let target):
-            let before = Ranking(criterion: settings.criterion, normalization: settings.normalization)
+            let before = settings.ranking
             guard let best = scores.first(where: { $0.ranking == ranking }) else {
                 message = Message(.info, "only \(ranking.name) can reach \(Format.percent(target)); nothing to choose")
                 break

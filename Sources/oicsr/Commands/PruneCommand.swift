@@ -148,9 +148,10 @@ enum PruneCommand {
         guard let output = options.output else {
             let (selection, steps) = (plan.selection!, plan.wholeTargetSteps!)
             let kept = selection.plan(steps: steps, widthMultiple: policy.widthMultiple).kept
-            let after = WidthCostModel(groups: plan.groups).figures(widths: kept.map(\.count))
+            let cost = WidthCostModel(groups: plan.groups)
+            let after = cost.figures(widths: kept.map(\.count))
             report(Result(checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
-                          removedShare: 1 - Double(after.value(options.target.metric)) / Double(selection.before.value(options.target.metric)),
+                          removedShare: selection.removedShare(after: steps, widthMultiple: policy.widthMultiple, cost: cost),
                           before: selection.before, after: after, groups: groupPlans(plan.groups, kept),
                           criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue,
                           calibration: calibrationReport), json: options.json)

@@ -294,10 +294,8 @@ enum StudyCommand {
                             return !Interruption.isRequested
                         })
                     } catch is PruningCancelled { throw Interrupted() }
-                    let chosen = plan.chosen!.ranking
-                    let score = plan.calibration.first { $0.ranking == chosen }?.removedShare
-                        ?? plan.selection!.removedShare(after: plan.wholeTargetSteps!)
-                    return (try Surgery.prune(model, groups: plan.groups, plan: plan.firstRound), score, chosen)
+                    return (try Surgery.prune(model, groups: plan.groups, plan: plan.firstRound),
+                            plan.selection!.removedShare(after: plan.wholeTargetSteps!), plan.chosen!.ranking)
                 }
                 for target in options.quick ? [0.3, 0.5] : targets {
                     let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target)
