@@ -1,9 +1,9 @@
 import Dispatch
 import Foundation
 
-// Work splitting for the loops that run outside BLAS (im2row, BatchNorm, pooling, ...).
-// The machine has few cores, so work is cut into one contiguous range per worker; ranges
-// too small to repay a thread hand-off run inline.
+// Work splitting for the kernels (im2row, GEMM, BatchNorm, pooling, ...). The machine has
+// few cores, so work is cut into one contiguous range per worker, run by the worker pool
+// (WorkerPool.swift); ranges too small to repay a thread hand-off run inline.
 
 public enum Parallel {
     /// Environment variable setting the number of workers (1 to `maximumWorkers`); by
@@ -40,22 +40,12 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let lo = count * part / parts, hi = count * (part + 1) / parts
-                box.value(part, lo..<hi)
-            }
+        // Sound to run on other threads: the callers give every part its own range and its
+        // own scratch (nothing shared is written), and `run` returns when all parts are done.
+        WorkerPool.shared.run(parts: parts) { part in
+            body(part, (count * part / parts)..<(count * (part + 1) / parts))
         }
     }
-}
-
-/// Carries a non-Sendable closure into `concurrentPerform`. Sound because the callers give
-/// every part its own range and its own scratch (nothing shared is written), and
-/// `concurrentPerform` returns only when all parts are done.
-private struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 enum ProcessInfoCores {
