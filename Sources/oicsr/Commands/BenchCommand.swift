@@ -40,7 +40,7 @@ enum BenchCommand {
                 }
                 return widths
             })
-        static let cpuTime = Flag(name: "cpu-time", help: "time by the process's CPU time, not elapsed time (to compare builds on a loaded machine; with one worker, the work done)")
+        static let cpuTime = Flag(name: "cpu-time", help: "time by the process's CPU time, not elapsed time (to compare builds on a loaded machine; with one worker, the work done; with more, it also counts the workers' polling between parts)")
         static let json = Flag(name: "json", help: "print the results as JSON")
         static let spec = CommandSpec(
             name: "bench", summary: "Measure training and inference speed of the reference models, with cblas_sgemm's peak in the same run.",
