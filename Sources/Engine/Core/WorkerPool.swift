@@ -44,7 +44,7 @@ final class WorkerPool: @unchecked Sendable {
     // Helpers poll only when each has a core of its own; with more workers than cores a
     // polling helper would take the core from the thread whose part it waits for.
     private let polls: Bool
-    private let wake = Condition()
+    private let wake = NSCondition()
 
     init(helpers: Int, cores: Int) {
         polls = helpers + 1 <= cores
@@ -74,7 +74,11 @@ final class WorkerPool: @unchecked Sendable {
             nextPart.store(0, ordering: .relaxed)
             finishedParts.store(0, ordering: .relaxed)
             generation.add(1, ordering: .sequentiallyConsistent)  // open
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 { wake.broadcast() }
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                wake.lock()
+                wake.broadcast()
+                wake.unlock()
+            }
             takeParts(body, count)
             waitUntil { finishedParts.load(ordering: .acquiring) == count }
             generation.add(1, ordering: .sequentiallyConsistent)  // closed
@@ -160,18 +164,4 @@ final class WorkerPool: @unchecked Sendable {
 private struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
-}
-
-/// A mutex with one condition variable (Foundation's NSCondition), kept to the three calls
-/// the pool makes.
-private final class Condition: @unchecked Sendable {
-    private let condition = NSCondition()
-    func lock() { condition.lock() }
-    func unlock() { condition.unlock() }
-    func wait() { condition.wait() }
-    func broadcast() {
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
-    }
 }
