@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import Engine
@@ -10,7 +11,8 @@ import TestSupport
 struct FusionTests {
     static func models(seed: UInt64) throws -> [(String, Model, Model)] {
         let resnet = BuiltInModel.resnet20.architecture(input: [2, 8, 8], classes: 3)
-        let convnet = BuiltInModel.convnetS.architecture(input: [1, 12, 12], classes: 4, widths: [4, 8, 8, 16, 16])
+        // Widths past a multiple of 8 (10, 22, 13): rows of channels end in an overlapping vector.
+        let convnet = BuiltInModel.convnetS.architecture(input: [1, 12, 12], classes: 4, widths: [4, 10, 8, 22, 13])
         return try [resnet, convnet, TrainingTests.tinyArchitecture].map { architecture in
             let fused = try Model(architecture: architecture, seed: seed), layered = try Model(architecture: architecture, seed: seed)
             layered.fusesLayers = false
@@ -105,6 +107,90 @@ struct FusionTests {
                     Self.expectClose(p.gradient, q.gradient, "\(name) eval-mode gradient of \(p.name)")
                 }
             }
+        }
+    }
+
+    /// A MobileNetV3 block: squeeze-excitation by 1×1 convolutions on a 1×1 map, its gate
+    /// multiplying the map it was pooled from, then a classifier of two linear layers.
+    static let mobile = """
+        {"name": "stem", "kind": "conv2d", "out": 8, "kernel": 3, "stride": 2, "padding": 1},
+        {"name": "stem.bn", "kind": "batchnorm"}, {"name": "stem.act", "kind": "hardswish"},
+        {"name": "dw", "kind": "conv2d", "out": 8, "kernel": 3, "padding": 1, "groups": 8},
+        {"name": "dw.bn", "kind": "batchnorm"}, {"name": "dw.act", "kind": "relu"},
+        {"name": "se.pool", "kind": "adaptiveavgpool", "size": [1, 1]},
+        {"name": "se.fc1", "kind": "conv2d", "out": 6, "kernel": 1, "bias": true}, {"name": "se.act", "kind": "relu"},
+        {"name": "se.fc2", "kind": "conv2d", "out": 8, "kernel": 1, "bias": true}, {"name": "se.gate", "kind": "hardsigmoid"},
+        {"name": "se.mul", "kind": "mul", "inputs": ["dw.act", "se.gate"]},
+        {"name": "add", "kind": "add", "inputs": ["se.mul", "stem.act"]},
+        {"name": "pool", "kind": "adaptiveavgpool", "size": [2, 2]}, {"name": "flat", "kind": "flatten"},
+        {"name": "fc1", "kind": "linear", "out": 12}, {"name": "fc1.act", "kind": "hardswish"},
+        {"name": "fc2", "kind": "linear", "out": 5}
+        """
+
+    /// An inference pass in slices gives the whole batch's logits bit for bit, and a backward
+    /// pass after it the whole batch's gradients, on the small models, a squeeze-excitation
+    /// block and convnet-s at 28×28, with slices that take every step up to the classifier,
+    /// slices that stop earlier, and (the block in slices of 1 or 2 images, where its 1×1
+    /// convolutions on one pixel would multiply the weights by the rows, and its residual
+    /// reads the stem) none.
+    @Test(arguments: workerCounts)
+    func inferenceInSlices(workers: Int) throws {
+        let small = try Self.models(seed: 7)
+        let full = BuiltInModel.convnetS.architecture(widths: [16, 16, 24, 32, 40])
+        let json = #"{"name": "m", "input": [3, 12, 12], "classes": 5, "layers": [\#(Self.mobile)]}"#
+        let mobile = try Architecture.parse(Data(json.utf8), source: "m.json")
+        // (name, model, batch, slice sizes, and whether each runs any step in slices)
+        let cases: [(String, Model, Int, [Int: Bool])] = [
+            (small[0].0, small[0].1, 10, [5: true, 3: true]), (small[1].0, small[1].1, 9, [2: true, 5: true]),
+            (small[2].0, small[2].1, 9, [4: true]), ("mobile", try Model(architecture: mobile, seed: 7), 9, [3: true, 2: false]),
+            ("convnet-s 28x28", try Model(architecture: full, seed: 7), 40, [20: true, 12: true]),
+        ]
+        try withWorkers(workers) {
+            for (name, model, batch, sliceSizes) in cases {
+                let input = model.architecture.inputShape
+                let warm = Fixtures.random([6, input.height, input.width, input.channels], seed: 9, scale: 2)
+                for _ in 0..<3 { model.forward(warm, training: true) }
+                let images = Fixtures.random([batch, input.height, input.width, input.channels], seed: 13)
+                let labels = (0..<batch).map { Int32($0 % model.classes) }
+                func pass(sliceImages: Int) -> (logits: [Float], gradients: [[Float]]) {
+                    model.inferenceSliceImages = sliceImages
+                    let gradient = Tensor(shape: [0])
+                    let logits = model.forward(images, training: false).values
+                    _ = CrossEntropy.loss(logits: model.forward(images, training: false), labels: labels, gradient: gradient)
+                    model.zeroGradients()
+                    model.backward(logitsGradient: gradient)
+                    return (logits, model.parameters.map(\.gradient.values))
+                }
+                let reference = pass(sliceImages: batch)
+                for (sliceImages, slices) in sliceSizes {
+                    model.inferenceSliceImages = sliceImages
+                    #expect((model.slicing(batch) != nil) == slices, "\(name): slices of \(sliceImages)")
+                    let sliced = pass(sliceImages: sliceImages)
+                    #expect(sliced.logits == reference.logits, "\(name): logits in slices of \(sliceImages)")
+                    #expect(sliced.gradients == reference.gradients, "\(name): gradients after slices of \(sliceImages)")
+                }
+            }
+        }
+    }
+
+    /// At batch 256 the reference models run every step up to the classifier in slices (7
+    /// of 36 or 37 images for convnet-s, 5 of 51 or 52 for the ResNets at 28×28). Slices of 12 images stop before convnet-s's last layer, which runs
+    /// by Winograd only from 16 images (256 tiles of 2×2 on 7×7 maps), and so do slices of 16,
+    /// where it would run the same kernel but its weights, packed again for every slice, would
+    /// outweigh a slice's activations.
+    @Test func slicesOfTheReferenceModels() throws {
+        for model in BuiltInModel.allCases {
+            let m = try Model(architecture: model.architecture(), seed: 1)
+            let slicing = try #require(m.slicing(256), "\(model.rawValue)")
+            #expect(slicing.slices == (model == .convnetS ? 7 : 5) && slicing.steps == m.largestSlicedSteps, "\(model.rawValue): \(slicing)")
+            #expect(m.largestSlicedSteps == m.inferencePlan.steps.count - 1, "\(model.rawValue): all but the classifier")
+        }
+        let convnet = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 1)
+        guard GEMM.implementation == .avx512 else { return }  // Winograd needs the AVX-512 GEMM
+        let lastLayer = try #require(convnet.inferencePlan.steps.firstIndex { $0.last == convnet.graph.layers.firstIndex { $0.spec.name == "relu5" } })
+        for sliceImages in [12, 16] {
+            convnet.inferenceSliceImages = sliceImages
+            #expect(convnet.slicing(256)?.steps == lastLayer, "slices of \(sliceImages): up to conv5")
         }
     }
 

@@ -27,7 +27,8 @@ struct LayerGradientTests {
         }
     }
 
-    /// Ten channels: the 8-wide vector path and the scalar tail both run.
+    /// Ten channels: a row is one 8-wide vector and a last one that overlaps it by six lanes
+    /// (`forEachLaneOfRow`); four channels (TrainingTests' tiny model) run element by element.
     @Test("BatchNorm2d", arguments: [true, false])
     func batchNorm(training: Bool) {
         let op = BatchNorm2dOp(name: "bn", input: .map(3, 3, 10))

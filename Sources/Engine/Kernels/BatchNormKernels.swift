@@ -52,14 +52,14 @@ enum BatchNormKernels {
         // Pass 1: mean. Pass 2: variance about the mean (two passes for stability).
         pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumA, sumB: sumB) { r, a, _ in
             let xr = x + r * c
-            forEachLane(0..<c, vector: { a.store(a.lanes($0) + xr.lanes($0), $0) }, scalar: { a[$0] += xr[$0] })
+            forEachLaneOfRow(0..<c, vector: { j, fresh in a.store(a.lanes(j) + xr.lanes(j), j, fresh: fresh) }, scalar: { a[$0] += xr[$0] })
         }
         for j in 0..<c { mean[j] = Float(sumA[j] / Double(rows)) }
         pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumA, sumB: sumB) { r, _, b in
             let xr = x + r * c
-            forEachLane(0..<c, vector: { j in
+            forEachLaneOfRow(0..<c, vector: { j, fresh in
                 let d = xr.lanes(j) - mean.lanes(j)
-                b.store(b.lanes(j) + d * d, j)
+                b.store(b.lanes(j) + d * d, j, fresh: fresh)
             }, scalar: { j in
                 let d = xr[j] - mean[j]
                 b[j] += d * d
@@ -103,18 +103,18 @@ enum BatchNormKernels {
                 let xr = x + r * c, yr = y + r * c
                 if let xhat {
                     let hr = xhat + r * c
-                    forEachLane(0..<c, vector: { j in
+                    forEachLaneOfRow(0..<c, vector: { j, fresh in
                         let h = (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j)
-                        hr.store(h, j)
-                        yr.store(gamma.lanes(j) * h + beta.lanes(j), j)
+                        hr.store(h, j, fresh: fresh)
+                        yr.store(gamma.lanes(j) * h + beta.lanes(j), j, fresh: fresh)
                     }, scalar: { j in
                         let h = (xr[j] - mean[j]) * invStd[j]
                         hr[j] = h
                         yr[j] = gamma[j] * h + beta[j]
                     })
                 } else {
-                    forEachLane(0..<c, vector: { j in
-                        yr.store(gamma.lanes(j) * (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j) + beta.lanes(j), j)
+                    forEachLaneOfRow(0..<c, vector: { j, fresh in
+                        yr.store(gamma.lanes(j) * (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j) + beta.lanes(j), j, fresh: fresh)
                     }, scalar: { j in
                         yr[j] = gamma[j] * (xr[j] - mean[j]) * invStd[j] + beta[j]
                     })
@@ -136,9 +136,9 @@ enum BatchNormKernels {
         let sumDy = sums, sumDyXhat = sums + c
         pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
             let g = dy + r * c, h = xhat + r * c
-            forEachLane(0..<c, vector: { j in
-                a.store(a.lanes(j) + g.lanes(j), j)
-                b.store(b.lanes(j) + g.lanes(j) * h.lanes(j), j)
+            forEachLaneOfRow(0..<c, vector: { j, fresh in
+                a.store(a.lanes(j) + g.lanes(j), j, fresh: fresh)
+                b.store(b.lanes(j) + g.lanes(j) * h.lanes(j), j, fresh: fresh)
             }, scalar: { j in
                 a[j] += g[j]
                 b[j] += g[j] * h[j]
@@ -153,14 +153,14 @@ enum BatchNormKernels {
             for r in range {
                 let g = dy + r * c, h = xhat + r * c, d = dx + r * c
                 if accumulate {
-                    forEachLane(0..<c, vector: { j in
-                        d.store(d.lanes(j) + scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j)
+                    forEachLaneOfRow(0..<c, vector: { j, fresh in
+                        d.store(d.lanes(j) + scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j, fresh: fresh)
                     }, scalar: { j in
                         d[j] += scale[j] * g[j] - shift[j] - slope[j] * h[j]
                     })
                 } else {
-                    forEachLane(0..<c, vector: { j in
-                        d.store(scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j)
+                    forEachLaneOfRow(0..<c, vector: { j, fresh in
+                        d.store(scale.lanes(j) * g.lanes(j) - shift.lanes(j) - slope.lanes(j) * h.lanes(j), j, fresh: fresh)
                     }, scalar: { j in
                         d[j] = scale[j] * g[j] - shift[j] - slope[j] * h[j]
                     })
@@ -185,10 +185,10 @@ enum BatchNormKernels {
         let sumA = sums, sumB = sums + c, shift = x
         pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumA, sumB: sumB) { r, a, b in
             let xr = x + r * c
-            forEachLane(0..<c, vector: { j in
+            forEachLaneOfRow(0..<c, vector: { j, fresh in
                 let d = xr.lanes(j) - shift.lanes(j)
-                a.store(a.lanes(j) + d, j)
-                b.store(b.lanes(j) + d * d, j)
+                a.store(a.lanes(j) + d, j, fresh: fresh)
+                b.store(b.lanes(j) + d * d, j, fresh: fresh)
             }, scalar: { j in
                 let d = xr[j] - shift[j]
                 a[j] += d
@@ -225,8 +225,19 @@ enum BatchNormKernels {
         @inline(__always) func sweep(_ f: (Lanes, Int, Int) -> Lanes) {
             for r in rows {
                 let xr = x + r * c, yr = y + r * c, base = r * c
-                forEachLane(0..<c, vector: { j in yr.store(f(xr.lanes(j) * scale.lanes(j) + shift.lanes(j), base, j), j) },
-                            scalar: { j in yr[j] = f(Lanes(repeating: xr[j] * scale[j] + shift[j]), base, j)[0] })
+                @inline(__always) func value(_ j: Int) -> Lanes { f(xr.lanes(j) * scale.lanes(j) + shift.lanes(j), base, j) }
+                guard c > laneCount && c % laneCount != 0 else {
+                    forEachLane(0..<c, vector: { j in yr.store(value(j), j) },
+                                scalar: { j in yr[j] = f(Lanes(repeating: xr[j] * scale[j] + shift[j]), base, j)[0] })
+                    continue
+                }
+                // The row's last eight values as one vector that overlaps the one before it,
+                // not element by element: computed first, while x is as it came (y may be x),
+                // and stored last, writing the overlapped lanes' values again.
+                let last = c - laneCount, tail = value(last)
+                var j = 0
+                while j + laneCount <= c { yr.store(value(j), j); j += laneCount }
+                yr.store(tail, last)
             }
         }
         // The scalar tail reads the residual as a splat of its one value (lanesOrSplat).
@@ -296,11 +307,11 @@ enum BatchNormKernels {
         pairedSums(rows: rows, channels: c, workers: workers, partials: partials, sumA: sumDy, sumB: sumDyXhat) { r, a, b in
             let xr = x + r * c
             let d = dresidual.map { $0 + r * c }
-            forEachLane(0..<c, vector: { j in
+            forEachLaneOfRow(0..<c, vector: { j, fresh in
                 let g = gradient(r, j), h = (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j)
-                a.store(a.lanes(j) + g, j)
-                b.store(b.lanes(j) + g * h, j)
-                if let d { d.store(accumulateResidual ? d.lanes(j) + g : g, j) }
+                a.store(a.lanes(j) + g, j, fresh: fresh)
+                b.store(b.lanes(j) + g * h, j, fresh: fresh)
+                if let d { d.store(accumulateResidual ? d.lanes(j) + g : g, j, fresh: fresh) }
             }, scalar: { j in
                 let g = gradient1(r, j), h = (xr[j] - mean[j]) * invStd[j]
                 a[j] += g
@@ -316,10 +327,10 @@ enum BatchNormKernels {
         Parallel.forRanges(rows, costPerItem: c) { range in
             for r in range {
                 let xr = x + r * c, d = dx + r * c
-                forEachLane(0..<c, vector: { j in
+                forEachLaneOfRow(0..<c, vector: { j, fresh in
                     let h = (xr.lanes(j) - mean.lanes(j)) * invStd.lanes(j)
                     let v = scale.lanes(j) * gradient(r, j) - shift.lanes(j) - slope.lanes(j) * h
-                    d.store(accumulateDx ? d.lanes(j) + v : v, j)
+                    d.store(accumulateDx ? d.lanes(j) + v : v, j, fresh: fresh)
                 }, scalar: { j in
                     let h = (xr[j] - mean[j]) * invStd[j]
                     let v = scale[j] * gradient1(r, j) - shift[j] - slope[j] * h

@@ -76,6 +76,21 @@ enum ConvKernels {
         }
     }
 
+    /// The kernel a forward pass of g runs.
+    enum ForwardKernel: Equatable {
+        case depthwise, weightsByRows, winograd(WinogradTile), inPlace, rows
+    }
+
+    /// Two passes whose geometries differ only in batch and that run the same kernel give
+    /// every image the same output, bit for bit: each output is the same sum in the same order
+    /// whatever the other images (a GEMM's rows are independent, and so are Winograd's tiles).
+    static func forwardKernel(_ g: ConvGeometry) -> ForwardKernel {
+        if g.isDepthwise { return .depthwise }
+        if multipliesWeightsByRows(g) { return .weightsByRows }
+        guard runsInPlace(g) else { return .rows }
+        return runsByWinograd(g) ? .winograd(winogradTile(g)) : .inPlace
+    }
+
     // MARK: - im2row + GEMM
 
     /// Output rows per forward chunk: within the budget, and at most an even share of the

@@ -80,9 +80,12 @@ extension ConvKernels {
     /// zeros past C and O, so every transform reads and writes whole registers.
     static func roundedChannels(_ n: Int) -> Int { (n + 15) / 16 * 16 }
 
-    /// Floats of the packed transformed filters, one GEMM operand per position.
+    /// Floats of the packed transformed filters, one GEMM operand per position. Their inner
+    /// dimension is C itself: the GEMM reads the transformed tiles' first C lanes of each
+    /// C16, so a pruned layer's zero lanes cost no multiplies (a 38-channel layer would
+    /// otherwise multiply 48).
     static func winogradFilterCount(_ g: ConvGeometry, _ tile: WinogradTile) -> Int {
-        tile.positions * GEMM.packedCount(k: roundedChannels(g.inChannels), n: g.outChannels)
+        tile.positions * GEMM.packedCount(k: g.inChannels, n: g.outChannels)
     }
 
     /// Floats of one part's transformed input tiles, and a pixel of zeros that stands for
@@ -109,7 +112,7 @@ extension ConvKernels {
         let (c16, o16) = (roundedChannels(g.inChannels), roundedChannels(o))
         let positions = tile.positions
         let (tilesHigh, tilesWide) = tile.tiles(g)
-        let filterStride = GEMM.packedCount(k: c16, n: o)
+        let filterStride = GEMM.packedCount(k: g.inChannels, n: o)
         let filters = scratch
         packTransformedFilters(g, tile, w: w, into: filters)
         let chunkTiles = winogradChunk(g, tile).tiles
@@ -120,8 +123,8 @@ extension ConvKernels {
             forEachChunk(g, tile, x: x, tileRows: tileRows, v: v, zeros: zeros) { r0, r1, tiles in
                 // M[ξ] (tiles × O) = V[ξ] (tiles × C) · U[ξ] (C × O), zeros past O.
                 for xi in 0..<positions {
-                    GEMM.packedMultiply(m: tiles, n: o16, k: c16, a: v + xi * chunkTiles * c16, rowStride: c16,
-                                        packed: filters + xi * filterStride, packedK: c16, k0: 0,
+                    GEMM.packedMultiply(m: tiles, n: o16, k: g.inChannels, a: v + xi * chunkTiles * c16, rowStride: c16,
+                                        packed: filters + xi * filterStride, packedK: g.inChannels, k0: 0,
                                         c: m + xi * chunkTiles * o16, ldc: o16, accumulate: false)
                 }
                 // y = Aᵀ M A, tile by tile.
@@ -173,16 +176,16 @@ extension ConvKernels {
     }
 
     /// U[ξ] = (G g Gᵀ)[ξ] for every filter pair (o, c) of w (O, 3, 3, C), each position packed
-    /// as the GEMM's B operand (C rounded up × O, panels of 16 output channels, zero past C and O).
+    /// as the GEMM's B operand (C × O, panels of 16 output channels, zero past O).
     static func packTransformedFilters(_ g: ConvGeometry, _ tile: WinogradTile, w: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>) {
-        let (c, o, c16) = (g.inChannels, g.outChannels, roundedChannels(g.inChannels))
-        let positions = tile.positions, filterStride = GEMM.packedCount(k: c16, n: o)
+        let (c, o) = (g.inChannels, g.outChannels)
+        let positions = tile.positions, filterStride = GEMM.packedCount(k: c, n: o)
         let panels = (o + 15) / 16
         Parallel.forRanges(panels, costPerItem: 16 * c * 9 * positions) { panelRange in
             for panel in panelRange {
                 let columns = min(16, o - panel * 16)
-                if columns < 16 || c < c16 {
-                    for xi in 0..<positions { (packed + xi * filterStride + panel * c16 * 16).update(repeating: 0, count: c16 * 16) }
+                if columns < 16 {
+                    for xi in 0..<positions { (packed + xi * filterStride + panel * c * 16).update(repeating: 0, count: c * 16) }
                 }
                 for j in 0..<columns {
                     let oc = panel * 16 + j
@@ -190,7 +193,7 @@ extension ConvKernels {
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { u in
                             for ci in 0..<c {
                                 WinogradTransforms.filter(w + oc * 9 * c + ci, tapStride: c, u: u.baseAddress!, positionStride: 1)
-                                let target = packed + panel * c16 * 16 + ci * 16 + j
+                                let target = packed + panel * c * 16 + ci * 16 + j
                                 for xi in 0..<positions { target[xi * filterStride] = u[xi] }
                             }
                         }
@@ -198,7 +201,7 @@ extension ConvKernels {
                         // Sixteen input channels at a time, straight into their packed places.
                         for ci in stride(from: 0, to: c, by: 16) {
                             WinogradTransforms4.filters(w + oc * 9 * c + ci, tapStride: c, lanes: min(16, c - ci),
-                                                        u: packed + panel * c16 * 16 + ci * 16 + j, positionStride: filterStride, laneStride: 16)
+                                                        u: packed + panel * c * 16 + ci * 16 + j, positionStride: filterStride, laneStride: 16)
                         }
                     }
                 }
@@ -260,7 +263,7 @@ extension ConvKernels {
                 }
                 // M[ξ] (C × O) += V′[ξ]ᵀ (C × tiles) · U′[ξ] (tiles × O).
                 for xi in 0..<positions {
-                    GEMM.multiply(transposeA: true, transposeB: false, m: c16, n: o16, k: tiles, a: v + xi * chunkTiles * c16, lda: c16,
+                    GEMM.multiply(transposeA: true, transposeB: false, m: c, n: o16, k: tiles, a: v + xi * chunkTiles * c16, lda: c16,
                                   b: u + xi * chunkTiles * o16, ldb: o16, accumulate: true, c: m + xi * c16 * o16, ldc: o16,
                                   scratch: pack)
                 }

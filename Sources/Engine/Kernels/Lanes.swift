@@ -47,3 +47,37 @@ func exponential(_ x: Lanes) -> Lanes {
     let exponent = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127
     return er * unsafeBitCast(exponent &<< 23, to: Lanes.self)
 }
+
+/// The lanes of a vector that a loop over a row visits for the first time.
+typealias LaneMask = SIMDMask<SIMD8<Int32>>
+
+/// `forEachLane` for a loop over one row of channels, where a scalar tail after every row
+/// cost more than the row's vectors (a pruned layer's 22 channels: 2 vectors and 6 scalar
+/// steps per row; BatchNorm's backward pass over such rows took twice its time over 32): in
+/// a range of at least 8 elements the tail is one more vector, over the range's last 8
+/// elements, `fresh` true on the lanes not visited yet. A body that accumulates stores with
+/// `store(_:_:fresh:)`, which leaves the other lanes as they are; a body whose lanes depend
+/// on its inputs alone may store them all again. Each lane computes what the scalar step
+/// computed, so results do not change. Shorter ranges run `scalar(i)` element by element.
+/// A masked store reads the row back just after writing it, and a load straddling the store
+/// before it waits for that store: where a row is read back at once anyway (a max over a
+/// window kept in memory, an epilogue written in place) that measured slower than the
+/// scalar steps, so those loops are written not to read back (PoolKernels.maxForward,
+/// BatchNormKernels.affineRows).
+@inline(__always)
+func forEachLaneOfRow(_ range: Range<Int>, vector: (Int, LaneMask) -> Void, scalar: (Int) -> Void) {
+    var i = range.lowerBound
+    while i + laneCount <= range.upperBound { vector(i, LaneMask(repeating: true)); i += laneCount }
+    guard i < range.upperBound else { return }
+    if range.count >= laneCount {
+        let last = range.upperBound - laneCount
+        vector(last, SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8(repeating: Int32(i - last)))
+    } else {
+        while i < range.upperBound { scalar(i); i += 1 }
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// Stores the `fresh` lanes of v, leaving the others as they are.
+    @inline(__always) func store(_ v: Lanes, _ i: Int, fresh: LaneMask) { store(v.replacing(with: lanes(i), where: .!fresh), i) }
+}

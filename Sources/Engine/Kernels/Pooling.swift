@@ -50,28 +50,34 @@ enum PoolKernels {
                 for ox in 0..<q {
                     let columns = g.window(ox, length: g.width).range
                     let out = y + (np * q + ox) * c, winner = argmax + (np * q + ox) * c
-                    out.update(repeating: -.infinity, count: c)
-                    winner.update(repeating: -1, count: c)
-                    for iy in rows {
-                        for ix in columns {
-                            let at = ((n * g.height + iy) * g.width + ix) * c
-                            let source = x + at
-                            // Strictly greater keeps the first maximum, as PyTorch.
-                            forEachLane(0..<c, vector: { j in
-                                let v = source.lanes(j), better = v .> out.lanes(j)
-                                out.store(out.lanes(j).replacing(with: v, where: better), j)
-                                let indices = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: at + j)) &+ SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-                                let current = UnsafeRawPointer(winner + j).loadUnaligned(as: SIMD8<Int32>.self)
-                                UnsafeMutableRawPointer(winner + j).storeBytes(
-                                    of: current.replacing(with: indices, where: better), as: SIMD8<Int32>.self)
-                            }, scalar: { j in
-                                if source[j] > out[j] {
-                                    out[j] = source[j]
-                                    winner[j] = Int32(truncatingIfNeeded: at + j)
-                                }
-                            })
+                    @inline(__always) func at(_ iy: Int, _ ix: Int) -> Int { ((n * g.height + iy) * g.width + ix) * c }
+                    // Eight channels at a time over the whole window, the running maximum in a
+                    // register; a lane's result depends on the inputs alone, so the last vector
+                    // of a row may overlap the one before it. Strictly greater keeps the first
+                    // maximum, as PyTorch.
+                    forEachLaneOfRow(0..<c, vector: { j, _ in
+                        var best = Lanes(repeating: -.infinity), index = SIMD8<Int32>(repeating: -1)
+                        for iy in rows {
+                            for ix in columns {
+                                let v = x.lanes(at(iy, ix) + j), better = v .> best
+                                best = best.replacing(with: v, where: better)
+                                index = index.replacing(with: SIMD8(repeating: Int32(truncatingIfNeeded: at(iy, ix) + j)) &+ SIMD8(0, 1, 2, 3, 4, 5, 6, 7),
+                                                        where: better)
+                            }
                         }
-                    }
+                        out.store(best, j)
+                        UnsafeMutableRawPointer(winner + j).storeBytes(of: index, as: SIMD8<Int32>.self)
+                    }, scalar: { j in
+                        var best = -Float.infinity, index: Int32 = -1
+                        for iy in rows {
+                            for ix in columns where x[at(iy, ix) + j] > best {
+                                best = x[at(iy, ix) + j]
+                                index = Int32(truncatingIfNeeded: at(iy, ix) + j)
+                            }
+                        }
+                        out[j] = best
+                        winner[j] = index
+                    })
                 }
             }
         }

@@ -44,6 +44,13 @@ final class Conv2dOp: Operation {
                             y: output.storage, scratch: scratch.storage, workers: workers)
     }
 
+    /// The kernel a forward pass over `batch` images runs (ConvKernels.forwardKernel).
+    func forwardKernel(batch: Int) -> ConvKernels.ForwardKernel {
+        var g = geometry
+        g.batch = batch
+        return ConvKernels.forwardKernel(g)
+    }
+
     /// Whether `forward(input:output:batch:epilogue:)` runs its epilogue chunk by chunk, while
     /// the chunk is in cache (the GEMM path; a depthwise convolution has its own kernel).
     var runsEpilogueByChunk: Bool { !geometry.isDepthwise }
