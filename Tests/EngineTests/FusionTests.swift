@@ -130,9 +130,9 @@ struct FusionTests {
     /// An inference pass in slices gives the whole batch's logits bit for bit, and a backward
     /// pass after it the whole batch's gradients, on the small models, a squeeze-excitation
     /// block and convnet-s at 28×28, with slices that take every step up to the classifier,
-    /// slices that stop earlier, and (the block in slices of 1 or 2 images, where its 1×1
-    /// convolutions on one pixel would multiply the weights by the rows, and its residual
-    /// reads the stem) none.
+    /// slices that stop earlier, and none (the block in slices of 1 or 2 images: its 1×1
+    /// convolutions on one pixel would multiply the weights by the rows, its residual reads
+    /// the stem, and the stem's weights outweigh one image's activations).
     @Test(arguments: workerCounts)
     func inferenceInSlices(workers: Int) throws {
         let small = try Self.models(seed: 7)
@@ -174,10 +174,11 @@ struct FusionTests {
     }
 
     /// At batch 256 the reference models run every step up to the classifier in slices (7
-    /// of 36 or 37 images for convnet-s, 5 of 51 or 52 for the ResNets at 28×28). Slices of 12 images stop before convnet-s's last layer, which runs
-    /// by Winograd only from 16 images (256 tiles of 2×2 on 7×7 maps), and so do slices of 16,
-    /// where it would run the same kernel but its weights, packed again for every slice, would
-    /// outweigh a slice's activations.
+    /// of 36 or 37 images for convnet-s, 5 of 51 or 52 for the ResNets at 28×28). Slices of
+    /// 12 images stop before convnet-s's last layer, which runs by Winograd only from 16
+    /// images (256 tiles of 2×2 on 7×7 maps), and so do slices of 16, where it would run the
+    /// same kernel but its weights, packed again for every slice, would outweigh a slice's
+    /// activations.
     @Test func slicesOfTheReferenceModels() throws {
         for model in BuiltInModel.allCases {
             let m = try Model(architecture: model.architecture(), seed: 1)
