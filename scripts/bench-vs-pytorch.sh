@@ -5,7 +5,7 @@
 #
 #   scripts/bench-vs-pytorch.sh [--seconds S] [--rounds R] [--models LIST] [--threads T]
 #                               (LIST: convnet-s, resnet20, resnet56 at 1x28x28; resnet18 at 3x64x64)
-#                               [--python PATH] [--cpu-time] [--also-native-blas]
+#                               [--python PATH] [--cpu-time] [--also-native-blas] [--baseline BIN]
 #
 # PyTorch: --python, else $OICSR_TORCH_PYTHON, else ~/.cache/oicsr-torch-venv/bin/python if it
 # exists, else /usr/bin/python3 (Debian's python3-torch). The figures of record use PyTorch's
@@ -18,10 +18,13 @@
 # time: with --threads 1 it compares the work each does, which a loaded machine disturbs far
 # less than elapsed time (the 2-thread figures of record are elapsed time). --also-native-blas adds a column for oicsr with OPENBLAS_CORETYPE
 # unset (OpenBLAS picks its kernels for the processor, AVX-512 where it has it); the figures
-# of record keep the environment as it is.
+# of record keep the environment as it is. --baseline adds a column for another oicsr binary
+# (the build before a change: `git worktree add /tmp/before REV`, then `swift build -c
+# release` there), run in the same rounds, so a change's ratios before and after come from one
+# run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 native=0 cpu=()
+seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 native=0 cpu=() baseline=
 python=${OICSR_TORCH_PYTHON:-}
 if [ -z "$python" ]; then
     if [ -x "$HOME/.cache/oicsr-torch-venv/bin/python" ]; then python=$HOME/.cache/oicsr-torch-venv/bin/python; else python=/usr/bin/python3; fi
@@ -35,7 +38,8 @@ while [ $# -gt 0 ]; do
         --python) python=$2; shift 2 ;;
         --also-native-blas) native=1; shift ;;
         --cpu-time) cpu=(--cpu-time); shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --baseline) baseline=$2; shift 2 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -68,18 +72,25 @@ for round in $(seq 1 "$rounds"); do
         env -u OPENBLAS_CORETYPE OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$oicsr_list" \
             --phases train,inference,latency,convolution "${cpu[@]}" > "$out/native.$round.json"
     fi
+    if [ -n "$baseline" ]; then
+        echo "round $round/$rounds: oicsr baseline $baseline" >&2
+        OICSR_THREADS=$threads "$baseline" bench --json --seconds "$seconds" --models "$oicsr_list" \
+            --phases train,inference,latency "${cpu[@]}" > "$out/baseline.$round.json"
+    fi
     echo "round $round/$rounds: PyTorch" >&2
     "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" "${cpu[@]}" > "$out/torch.$round.json"
 done
-"$python" - "$out" "$rounds" "$native" "${#cpu[@]}" <<'PY'
+"$python" - "$out" "$rounds" "$native" "${#cpu[@]}" "$baseline" <<'PY'
 import glob, json, os, subprocess, sys, time
 out, rounds, native, cpu_time = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+baseline = sys.argv[5]
 def load(prefix):
     return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, prefix + ".*.json")))]
 def best(runs, model, key, lower=False):
     values = [m[key] for r in runs for m in r["models"] if m["model"] == model]
     return min(values) if lower else max(values)
 oicsr, torch, nat = load("oicsr"), load("torch"), load("native") if native else []
+base = load("baseline") if baseline else []
 load_avg = open("/proc/loadavg").read().split()[:3]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores, load {' '.join(load_avg)}; "
@@ -90,7 +101,10 @@ print(f"cblas_sgemm 1024^2: {max(r['sgemmGFLOPs'] for r in oicsr):.0f} GFLOP/s (
       + f"; the engine's GEMM ({oicsr[0].get('gemm', '?')}) 1024^2: {max(r.get('engineGEMMGFLOPs', 0) for r in oicsr):.0f} GFLOP/s"
       + f"; torch.mm 1024^2: {max(r['mmGFLOPs'] for r in torch):.0f} GFLOP/s")
 print()
-header = "| model | figure | oicsr | PyTorch | ratio |" + (" oicsr, BLAS unset | ratio |" if native else "")
+if baseline:
+    print(f"baseline: {baseline}")
+header = ("| model | figure | oicsr | PyTorch | ratio |" + (" oicsr, BLAS unset | ratio |" if native else "")
+          + (" baseline | ratio |" if baseline else ""))
 print(header)
 print("|" + " --- |" * (header.count("|") - 1))
 figures = [("training img/s (batch 128)", "trainImagesPerSecond", False),
@@ -106,9 +120,10 @@ for model in models:
         a, b = best(oicsr, model, key, lower), best(torch, model, key, lower)
         fmt = (lambda v: f"{v:.3f}") if lower else (lambda v: f"{v:.0f}")
         line = f"| {model} | {label} | {fmt(a)} | {fmt(b)} | {a / b:.2f}x |"
-        if native:
-            c = best(nat, model, key, lower)
-            line += f" {fmt(c)} | {c / b:.2f}x |"
+        for extra in [nat, base]:
+            if extra:
+                c = best(extra, model, key, lower)
+                line += f" {fmt(c)} | {c / b:.2f}x |"
         print(line)
 print()
 print("Convolution GEMM efficiency: the training step's convolution layers (forward and both backward passes, each layer")

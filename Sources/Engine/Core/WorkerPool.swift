@@ -130,15 +130,13 @@ final class WorkerPool: @unchecked Sendable {
     /// Polls for an even generation other than `seen` (for `pollNanoseconds` when helpers
     /// poll), then sleeps until one opens.
     private func nextOpenGeneration(after seen: Int) -> Int {
-        func open() -> Int? {
-            let now = generation.load(ordering: .acquiring)
-            return now != seen && now & 1 == 0 ? now : nil
-        }
+        func isNewJob(_ now: Int) -> Bool { now != seen && now & 1 == 0 }
         if polls {
             let deadline = DispatchTime.now().uptimeNanoseconds + Self.pollNanoseconds
             var count = 0
             while true {
-                if let now = open() { return now }
+                let now = generation.load(ordering: .acquiring)
+                if isNewJob(now) { return now }
                 count += 1
                 if count & 63 == 0 && DispatchTime.now().uptimeNanoseconds > deadline { break }
             }
@@ -149,7 +147,7 @@ final class WorkerPool: @unchecked Sendable {
         wake.lock()
         sleepers.add(1, ordering: .sequentiallyConsistent)
         var now = generation.load(ordering: .sequentiallyConsistent)
-        while now == seen || now & 1 == 1 {
+        while !isNewJob(now) {
             wake.wait()
             now = generation.load(ordering: .sequentiallyConsistent)
         }

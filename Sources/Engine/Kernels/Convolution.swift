@@ -76,7 +76,7 @@ enum ConvKernels {
         }
     }
 
-    /// The kernel a forward pass of g runs.
+    /// The kernel a forward pass of g runs; `forwardByGEMM` dispatches on it.
     enum ForwardKernel: Equatable {
         case depthwise, weightsByRows, winograd(WinogradTile), inPlace, rows
     }
@@ -186,12 +186,14 @@ enum ConvKernels {
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                               scratch: UnsafeMutablePointer<Float>, workers: Int,
                               epilogue: (Range<Int>) -> Void = { _ in }) {
-        if multipliesWeightsByRows(g) {
+        switch forwardKernel(g) {
+        case .weightsByRows:
             return forwardWeightsByRows(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers, epilogue: epilogue)
-        }
-        if runsInPlace(g) {
+        case .winograd, .inPlace:
             return forwardStrideOne(g, x: x, w: w, bias: bias, y: y, accumulate: false,
                                     scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, epilogue: epilogue)
+        case .depthwise, .rows:
+            break  // here a depthwise convolution runs as grouped GEMMs: its kernel's oracle
         }
         let (k, o, c, og, cg) = (g.rowLength, g.outChannels, g.inChannels, g.outPerGroup, g.inPerGroup)
         let total = g.batch * g.pixels, chunkRows = rowsPerChunk(g, workers: workers)

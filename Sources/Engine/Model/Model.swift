@@ -183,11 +183,10 @@ public final class Model {
         guard slices > 1, let largest = sliceBoundaries.last else { return nil }
         let sizes = Set([batch / slices, (batch + slices - 1) / slices])
         let sliceable = inferencePlan.steps[..<largest].prefix { step in
-            convolutions(in: step).allSatisfy { i, conv in
-                let kernel = conv.forwardKernel(batch: batch)
-                let activations = Self.activationsPerImage(graph.layers[i]) * sizes.min()!
-                return sizes.allSatisfy { conv.forwardKernel(batch: $0) == kernel } && 4 * conv.weight.value.count <= activations
-            }
+            guard let (i, conv) = convolution(in: step) else { return true }
+            let kernel = conv.forwardKernel(batch: batch)
+            let activations = Self.activationsPerImage(graph.layers[i]) * sizes.min()!
+            return sizes.allSatisfy { conv.forwardKernel(batch: $0) == kernel } && 4 * conv.weight.value.count <= activations
         }.count
         return sliceBoundaries.last { $0 <= sliceable }.map { (slices, $0) }
     }
@@ -200,14 +199,14 @@ public final class Model {
     /// The most leading steps an inference pass may run in slices (for the tests).
     var largestSlicedSteps: Int? { sliceBoundaries.last }
 
-    /// The convolutions a step runs, with their layer indices.
-    private func convolutions(in step: ModelPlan.Step) -> [(Int, Conv2dOp)] {
+    /// The convolution a step runs, if any, with its layer index.
+    private func convolution(in step: ModelPlan.Step) -> (Int, Conv2dOp)? {
         let layer: Int?
         switch step.work {
         case .layer(let i): layer = i
         case .chain(let chain): layer = chain.convolution
         }
-        return layer.flatMap { i in (nodes[i].op as? Conv2dOp).map { [(i, $0)] } } ?? []
+        return layer.flatMap { i in (nodes[i].op as? Conv2dOp).map { (i, $0) } }
     }
 
     private func run(_ steps: ArraySlice<ModelPlan.Step>, training: Bool) {
