@@ -150,10 +150,11 @@ struct ConvolutionTests {
         withWorkers(workers) { Self.check(c, workers: workers, path: .dispatched) }
     }
 
-    /// 3×3 stride-1 convolutions with at least 16 channels each way run by Winograd, forward,
+    /// 3×3 stride-1 convolutions with at least 8 channels each way run by Winograd, forward,
     /// backward data and weight gradient, with 4×4 tiles or (`OICSR_WINOGRAD=2`, or on a map
     /// too small for them) 2×2 tiles: paddings 0–2, odd output sizes (a last tile partly
-    /// outside), channel counts with a tail past 16, several chunks of tiles. The 2×2 tiles'
+    /// outside), channel counts with a tail past 16 in half a register (24, 33, 20, 8: at most
+    /// eight past a multiple of 16) and in a whole one (13, 12), several chunks of tiles. The 2×2 tiles'
     /// coefficients are 0, ±1 and ±½, so they differ from the direct sum by rounding only
     /// (largest error on these cases 2e-5 of max(1, |value|), the direct GEMM's 1.9e-5),
     /// within the suite's tolerance for every fast kernel, 1e-4. The 4×4 tiles' coefficients
@@ -168,6 +169,8 @@ struct ConvolutionTests {
             ConvCase(kernel: 3, stride: 1, padding: 0, dilation: 1, groups: 1, bias: false, batch: 13, height: 9, width: 12, inChannels: 24, outChannels: 33),
             ConvCase(kernel: 3, stride: 1, padding: 2, dilation: 1, groups: 1, bias: true, batch: 29, height: 5, width: 6, inChannels: 33, outChannels: 20),
             ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, batch: 6, height: 14, width: 14, inChannels: 32, outChannels: 16),
+            ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 12, height: 11, width: 10, inChannels: 8, outChannels: 8),
+            ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, batch: 12, height: 9, width: 9, inChannels: 13, outChannels: 12),
         ]
         let usesAVX512 = GEMM.processorHasAVX512 && GEMM.implementation == .avx512
         for setting in ["", "2"] {

@@ -47,14 +47,15 @@ extension ConvKernels {
     }
 
     /// Whether g runs by Winograd: a 3×3 kernel, stride 1, no dilation, one group, padding
-    /// at most 2, with the AVX-512 GEMM; at least 16 channels each way, below which channels
-    /// rounded up to a register are mostly padding; and at least `winogradMinimumTiles`
+    /// at most 2, with the AVX-512 GEMM; at least 8 channels each way (8 run in half a
+    /// register through the transforms; fewer would leave the GEMM's 16-column panels mostly
+    /// padding); and at least `winogradMinimumTiles`
     /// 2×2 output tiles, below which transforming the filters (16 values per filter pair) and
     /// handing out the work cost more than the multiplies saved (batch 1).
     static func runsByWinograd(_ g: ConvGeometry) -> Bool {
         winogradSetting != "0" && GEMM.implementation == .avx512
             && g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && g.dilation == 1 && g.groups == 1
-            && g.padding <= 2 && g.inChannels >= 16 && g.outChannels >= 16
+            && g.padding <= 2 && g.inChannels >= 8 && g.outChannels >= 8
             && g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2) >= winogradMinimumTiles
     }
 
@@ -76,9 +77,15 @@ extension ConvKernels {
         return (rows, rows * wide)
     }
 
-    /// Channels rounded up to whole registers: the transformed tiles and the products carry
-    /// zeros past C and O, so every transform reads and writes whole registers.
+    /// Channels rounded up to whole registers: the products (the GEMM's panels of 16 columns)
+    /// and the weight gradient's transformed dy carry zeros past O, so every transform reads
+    /// and writes whole registers.
     static func roundedChannels(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
+    /// Channels of a transformed input tile: C rounded up to 8, zeros past C; a row that ends
+    /// at most eight channels past a multiple of 16 ends in half a register (8 channels cost
+    /// 8, not 16; 40 cost 40, not 48).
+    static func tileChannels(_ c: Int) -> Int { WinogradTransforms.tileChannels(c) }
 
     /// Floats of the packed transformed filters, one GEMM operand per position. Their inner
     /// dimension is C itself: the GEMM reads the transformed tiles' first C lanes of each
@@ -91,7 +98,7 @@ extension ConvKernels {
     /// Floats of one part's transformed input tiles, and a pixel of zeros that stands for
     /// the pixels outside the input.
     static func winogradInputCount(_ g: ConvGeometry, _ tile: WinogradTile) -> Int {
-        (tile.positions * winogradChunk(g, tile).tiles + 1) * roundedChannels(g.inChannels)
+        (tile.positions * winogradChunk(g, tile).tiles + 1) * tileChannels(g.inChannels)
     }
 
     /// Scratch of `forwardByWinograd` with `workers` parts: the filters, and per part the
@@ -109,7 +116,7 @@ extension ConvKernels {
                                   scratch: UnsafeMutablePointer<Float>, workers: Int, epilogue: (Range<Int>) -> Void) {
         let tile = winogradTile(g)
         let (o, p, q) = (g.outChannels, g.outHeight, g.outWidth)
-        let (c16, o16) = (roundedChannels(g.inChannels), roundedChannels(o))
+        let (c8, o16) = (tileChannels(g.inChannels), roundedChannels(o))
         let positions = tile.positions
         let (tilesHigh, tilesWide) = tile.tiles(g)
         let filterStride = GEMM.packedCount(k: g.inChannels, n: o)
@@ -118,12 +125,12 @@ extension ConvKernels {
         let chunkTiles = winogradChunk(g, tile).tiles
         let partScratch = winogradInputCount(g, tile) + positions * chunkTiles * o16
         let parts = scratch + winogradFilterCount(g, tile)
-        Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c16 * o) { part, tileRows in
-            let v = parts + part * partScratch, zeros = v + positions * chunkTiles * c16, m = v + winogradInputCount(g, tile)
+        Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c8 * o) { part, tileRows in
+            let v = parts + part * partScratch, zeros = v + positions * chunkTiles * c8, m = v + winogradInputCount(g, tile)
             forEachChunk(g, tile, x: x, tileRows: tileRows, v: v, zeros: zeros) { r0, r1, tiles in
                 // M[ξ] (tiles × O) = V[ξ] (tiles × C) · U[ξ] (C × O), zeros past O.
                 for xi in 0..<positions {
-                    GEMM.packedMultiply(m: tiles, n: o16, k: g.inChannels, a: v + xi * chunkTiles * c16, rowStride: c16,
+                    GEMM.packedMultiply(m: tiles, n: o16, k: g.inChannels, a: v + xi * chunkTiles * c8, rowStride: c8,
                                         packed: filters + xi * filterStride, packedK: g.inChannels, k0: 0,
                                         c: m + xi * chunkTiles * o16, ldc: o16, accumulate: false)
                 }
@@ -147,15 +154,15 @@ extension ConvKernels {
     }
 
     /// Walks `tileRows` in chunks of `winogradChunk(g, tile).rows` tile rows: each chunk's
-    /// input tiles transformed into v (V[ξ] at v + ξ·tiles per chunk·C16), then
+    /// input tiles transformed into v (V[ξ] at v + ξ·tiles per chunk·C8), then
     /// `body(r0, r1, tiles)` with the chunk's tile rows r0 ..< r1 and its tile count.
     static func forEachChunk(_ g: ConvGeometry, _ tile: WinogradTile, x: UnsafePointer<Float>, tileRows: Range<Int>,
                              v: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Float>,
                              _ body: (_ r0: Int, _ r1: Int, _ tiles: Int) -> Void) {
         let (chunkRows, chunkTiles) = winogradChunk(g, tile)
         let (tilesHigh, tilesWide) = tile.tiles(g)
-        let positionStride = chunkTiles * roundedChannels(g.inChannels)
-        zeros.update(repeating: 0, count: roundedChannels(g.inChannels))
+        let positionStride = chunkTiles * tileChannels(g.inChannels)
+        zeros.update(repeating: 0, count: tileChannels(g.inChannels))
         var r0 = tileRows.lowerBound
         while r0 < tileRows.upperBound {
             let r1 = min(r0 + chunkRows, tileRows.upperBound)
@@ -234,7 +241,7 @@ extension ConvKernels {
                                          dw: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, workers: Int) {
         let tile = winogradTile(g)
         let (c, o, p, q) = (g.inChannels, g.outChannels, g.outHeight, g.outWidth)
-        let (c16, o16) = (roundedChannels(c), roundedChannels(o))
+        let (c8, c16, o16) = (tileChannels(c), roundedChannels(c), roundedChannels(o))
         let positions = tile.positions
         let (tilesHigh, tilesWide) = tile.tiles(g)
         let (paddedHeight, paddedWidth) = (tile.output * tilesHigh, tile.output * tilesWide)
@@ -247,8 +254,8 @@ extension ConvKernels {
         let sums = positions * c16 * o16
         let partScratch = winogradInputCount(g, tile) + positions * chunkTiles * o16 + sums + GEMM.scratchCount(n: o16)
         let partsStart = paddedDY + g.batch * paddedHeight * paddedWidth * o16
-        let parts = Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c16 * o16) { part, tileRows in
-            let v = partsStart + part * partScratch, zeros = v + positions * chunkTiles * c16
+        let parts = Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c8 * o16) { part, tileRows in
+            let v = partsStart + part * partScratch, zeros = v + positions * chunkTiles * c8
             let u = v + winogradInputCount(g, tile), m = u + positions * chunkTiles * o16, pack = m + sums
             m.update(repeating: 0, count: sums)
             forEachChunk(g, tile, x: x, tileRows: tileRows, v: v, zeros: zeros) { r0, r1, tiles in
@@ -263,7 +270,7 @@ extension ConvKernels {
                 }
                 // M[ξ] (C × O) += V′[ξ]ᵀ (C × tiles) · U′[ξ] (tiles × O).
                 for xi in 0..<positions {
-                    GEMM.multiply(transposeA: true, transposeB: false, m: c, n: o16, k: tiles, a: v + xi * chunkTiles * c16, lda: c16,
+                    GEMM.multiply(transposeA: true, transposeB: false, m: c, n: o16, k: tiles, a: v + xi * chunkTiles * c8, lda: c8,
                                   b: u + xi * chunkTiles * o16, ldb: o16, accumulate: true, c: m + xi * c16 * o16, ldc: o16,
                                   scratch: pack)
                 }

@@ -31,14 +31,24 @@ public enum Benchmark {
     /// Repeats `body` until `seconds` have passed (after one warm-up call); returns the
     /// best seconds per call by `clock`, the least disturbed by other load on a shared machine.
     public static func best(seconds: Double, minimumRuns: Int = 3, clock: Clock = .wall, _ body: () -> Void) -> Double {
-        body()
-        var best = Double.infinity
+        withoutActuallyEscaping(body) { best(seconds: seconds, minimumRuns: minimumRuns, clock: clock, alternating: [$0])[0] }
+    }
+
+    /// `best` of several bodies measured in turns, one call of each per round, so that a
+    /// change in the machine's speed while they run (other load; a shared machine's cores may
+    /// keep a slower pace for minutes at a time) touches each alike, and their ratio holds. Returns
+    /// each body's best seconds per call.
+    public static func best(seconds: Double, minimumRuns: Int = 3, clock: Clock = .wall, alternating bodies: [() -> Void]) -> [Double] {
+        bodies.forEach { $0() }
+        var best = [Double](repeating: .infinity, count: bodies.count)
         let start = now()
         var runs = 0
         while runs < minimumRuns || now() - start < seconds {
-            let t0 = clock.now()
-            body()
-            best = min(best, clock.now() - t0)
+            for (index, body) in bodies.enumerated() {
+                let t0 = clock.now()
+                body()
+                best[index] = min(best[index], clock.now() - t0)
+            }
             runs += 1
         }
         return best

@@ -80,18 +80,23 @@ enum Jobs {
     }
 
     /// Test-set figures and measured speed of the dense model, a pruned one (`id`), or both.
+    /// Both models' speeds are measured in the same rounds, so the comparison holds when the
+    /// machine's pace changes during the measurement.
     static func evaluate(dense: ModelSnapshot?, pruned: ModelSnapshot?, id: Int?, test: Dataset, context: JobContext) throws -> JobResult {
         let parts = [dense.map { ("dense", $0) }, pruned.map { ("pruned", $0) }].compactMap { $0 }
-        var figures: [String: (EvaluationSummary, SpeedSummary)] = [:]
+        let evaluationShare = 0.8
+        var measured: [(name: String, evaluation: EvaluationSummary, model: Model, normalization: Normalization)] = []
         for (index, (name, snapshot)) in parts.enumerated() {
-            let low = Double(index) / Double(parts.count), high = Double(index + 1) / Double(parts.count)
+            let low = evaluationShare * Double(index) / Double(parts.count), high = evaluationShare * Double(index + 1) / Double(parts.count)
             let model = try snapshot.model()
-            let middle = low + 0.8 * (high - low)
-            let evaluation = try evaluate(model, test, snapshot.info.normalization, context: context, shares: low...middle, phase: name)
-            context.report(share: middle, phase: "\(name) speed")
-            try context.checkCancellation()
-            figures[name] = (evaluation, speed(of: model, test: test, normalization: snapshot.info.normalization))
+            let evaluation = try evaluate(model, test, snapshot.info.normalization, context: context, shares: low...high, phase: name)
+            measured.append((name, evaluation, model, snapshot.info.normalization))
         }
+        context.report(share: evaluationShare, phase: "speed")
+        try context.checkCancellation()
+        let speeds = speed(of: measured.map { ($0.model, $0.normalization) }, test: test)
+        var figures: [String: (EvaluationSummary, SpeedSummary)] = [:]
+        for (part, speed) in zip(measured, speeds) { figures[part.name] = (part.evaluation, speed) }
         return JobResult(outcome: .evaluated(dense: figures["dense"]?.0, denseSpeed: figures["dense"]?.1,
                                              pruned: figures["pruned"]?.0, prunedSpeed: figures["pruned"]?.1, model: id))
     }
@@ -280,17 +285,26 @@ enum Jobs {
         return EvaluationSummary(evaluation)
     }
 
-    /// Batch-1 latency and batch throughput on real test images, best of repeated runs.
-    static func speed(of model: Model, test: Dataset, normalization: Normalization) -> SpeedSummary {
-        let loader = BatchLoader(dataset: test, batchSize: SpeedSummary.throughputBatch, shuffle: false,
-                                 augmentation: .none, normalization: normalization, seed: 0)
-        let batch = Tensor(shape: [0])
-        var labels: [Int32] = []
-        loader.loadBatch(0, into: batch, labels: &labels)
-        let perImage = batch.count / max(batch.shape[0], 1)
-        let single = Tensor(shape: [1] + Array(batch.shape.dropFirst()), values: Array(batch.values.prefix(perImage)))
-        let latency = Benchmark.best(seconds: 0.3, minimumRuns: 10) { model.forward(single, training: false) }
-        let throughput = Benchmark.best(seconds: 0.6, minimumRuns: 2) { model.forward(batch, training: false) }
-        return SpeedSummary(latencyMilliseconds: latency * 1000, imagesPerSecond: Double(batch.shape[0]) / throughput)
+    /// Batch-1 latency and batch throughput of each model on real test images, best of
+    /// repeated runs, the models taking turns.
+    static func speed(of models: [(Model, Normalization)], test: Dataset) -> [SpeedSummary] {
+        let inputs = models.map { _, normalization in
+            let loader = BatchLoader(dataset: test, batchSize: SpeedSummary.throughputBatch, shuffle: false,
+                                     augmentation: .none, normalization: normalization, seed: 0)
+            let batch = Tensor(shape: [0])
+            var labels: [Int32] = []
+            loader.loadBatch(0, into: batch, labels: &labels)
+            let perImage = batch.count / max(batch.shape[0], 1)
+            let single = Tensor(shape: [1] + Array(batch.shape.dropFirst()), values: Array(batch.values.prefix(perImage)))
+            return (single: single, batch: batch)
+        }
+        let pairs = Array(zip(models.map(\.0), inputs))
+        let latencies = Benchmark.best(seconds: 0.3 * Double(pairs.count), minimumRuns: 10,
+                                       alternating: pairs.map { model, input in { _ = model.forward(input.single, training: false) } })
+        let throughputs = Benchmark.best(seconds: 0.6 * Double(pairs.count), minimumRuns: 2,
+                                         alternating: pairs.map { model, input in { _ = model.forward(input.batch, training: false) } })
+        return zip(inputs, zip(latencies, throughputs)).map { input, times in
+            SpeedSummary(latencyMilliseconds: times.0 * 1000, imagesPerSecond: Double(input.batch.shape[0]) / times.1)
+        }
     }
 }

@@ -18,9 +18,20 @@ typealias V = SIMD16<Float>
 
 @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
 
-@inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+@inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) { putVector(v, p, accumulate) }
+
+/// Half a register: the Winograd transforms run the last channels of a row in one when at
+/// most eight remain past a multiple of 16 (a pruned layer's 8 or 40 channels).
+typealias H = SIMD8<Float>
+
+/// `load` and `put` for vectors of either width.
+@inline(__always) func loadVector<W: SIMD>(_ p: UnsafePointer<Float>, as _: W.Type = W.self) -> W where W.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: W.self)
+}
+
+@inline(__always) func putVector<W: SIMD>(_ v: W, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) where W.Scalar == Float {
     let raw = UnsafeMutableRawPointer(p)
-    raw.storeBytes(of: accumulate ? v + raw.loadUnaligned(as: V.self) : v, as: V.self)
+    raw.storeBytes(of: accumulate ? v + raw.loadUnaligned(as: W.self) : v, as: W.self)
 }
 
 public enum AVX512GEMM {

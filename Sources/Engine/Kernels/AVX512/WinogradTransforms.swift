@@ -1,5 +1,5 @@
 // The transforms of Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, CVPR 2016), over
-// NHWC data, 16 channels per register. A 3×3 correlation of a 4×4 input tile d gives a 2×2
+// NHWC data, 16 channels per register, and the last at most eight of a row in half of one. A 3×3 correlation of a 4×4 input tile d gives a 2×2
 // output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with
 //
 //   Bᵀ = | 1  0 −1  0 |     G = | 1    0    0  |     Aᵀ = | 1  1  1  0 |
@@ -19,27 +19,33 @@ public enum WinogradTransforms {
     /// V = Bᵀ d B for the tiles of tile rows r0 ..< r0 + count of an NHWC input x (height ×
     /// width × c per image, zero padding `pad` around it): tile row r is image r / tilesHigh
     /// at input rows 2(r % tilesHigh) − pad ..< +4, and tile t of the run (row-major,
-    /// `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·c16, c16 = c rounded
-    /// up to 16, zeros past c. Pixels outside the image are read from `zeros` (c16 zeros), so
-    /// a border tile costs what an inner one does, without a copy or a branch per pixel.
+    /// `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·c8, c8 = c rounded
+    /// up to 8 (`tileChannels`), zeros past c. Pixels outside the image are read from `zeros`
+    /// (c8 zeros), so a border tile costs what an inner one does, without a copy or a branch
+    /// per pixel.
     public static func inputTiles(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, pad: Int,
                                   tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
                                   v: UnsafeMutablePointer<Float>, positionStride: Int, zeros: UnsafePointer<Float>) {
-        let c16 = (c + 15) / 16 * 16, whole = c / 16 * 16
+        let c8 = tileChannels(c), whole = c / 16 * 16, rest = c - whole
         forEachTile(x: x, height: height, width: width, channels: c, pad: pad, side: 4, tilesHigh: tilesHigh,
                     tilesWide: tilesWide, rows: r0, count: count, zeros: zeros) { pixel, tile in
-            let target = v + tile * c16
+            let target = v + tile * c8
             var c0 = 0
             while c0 < whole {
                 transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { load($0) }
                 c0 += 16
             }
-            if c0 < c16 {
-                let lanes = c - c0
-                transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { read($0, lanes) }
+            if rest > 8 {
+                transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { read($0, rest, as: V.self) }
+            } else if rest > 0 {
+                transformTile(pixel, c0, v: target + c0, positionStride: positionStride) { read($0, rest, as: H.self) }
             }
         }
     }
+
+    /// Channels of a transformed tile: c rounded up to 8, so a row that ends at most eight
+    /// channels past a multiple of 16 ends in half a register.
+    public static func tileChannels(_ c: Int) -> Int { (c + 7) / 8 * 8 }
 
     /// For each tile of tile rows r0 ..< r0 + count (numbered from 0 in row-major order,
     /// `tilesWide` per row), its side × side input pixels by pointer, row-major: tile row r is
@@ -68,12 +74,12 @@ public enum WinogradTransforms {
         }
     }
 
-    /// V = Bᵀ d B of sixteen channels from c0 of one tile, pixel (i, j) at pixel[4i + j] + c0
-    /// read by `read`, into v[ξ·positionStride].
+    /// V = Bᵀ d B of a vector of channels from c0 of one tile, pixel (i, j) at pixel[4i + j] +
+    /// c0 read by `read`, into v[ξ·positionStride].
     @inline(__always)
-    static func transformTile(_ pixel: UnsafePointer<UnsafePointer<Float>>, _ c0: Int, v: UnsafeMutablePointer<Float>,
-                              positionStride: Int, read: (UnsafePointer<Float>) -> V) {
-        @inline(__always) func row(_ i: Int) -> (V, V, V, V) {
+    static func transformTile<W: SIMD>(_ pixel: UnsafePointer<UnsafePointer<Float>>, _ c0: Int, v: UnsafeMutablePointer<Float>,
+                                       positionStride: Int, read: (UnsafePointer<Float>) -> W) where W.Scalar == Float {
+        @inline(__always) func row(_ i: Int) -> (W, W, W, W) {
             rowTransform(read(pixel[4 * i] + c0), read(pixel[4 * i + 1] + c0), read(pixel[4 * i + 2] + c0), read(pixel[4 * i + 3] + c0))
         }
         transform(row(0), row(1), row(2), row(3), v: v, positionStride: positionStride)
@@ -82,6 +88,7 @@ public enum WinogradTransforms {
     /// y = Aᵀ M A for the tiles `inputTiles` numbered: M[ξ][t, :] at m + ξ·positionStride +
     /// t·o16 (o16: o rounded up to 16); y (NHWC, outHeight × outWidth × o per image) written,
     /// or added to with `accumulate`, where the tile lies inside it, plus `bias` when given.
+    /// At most eight channels past a multiple of 16 are transformed in half a register.
     public static func outputTiles(m: UnsafePointer<Float>, positionStride: Int, y: UnsafeMutablePointer<Float>,
                                    outHeight p: Int, outWidth q: Int, channels o: Int, tilesHigh: Int, tilesWide: Int,
                                    rows r0: Int, count: Int, bias: UnsafePointer<Float>?, accumulate: Bool) {
@@ -93,14 +100,13 @@ public enum WinogradTransforms {
                 let ox0 = 2 * tx, tile = (r - r0) * tilesWide + tx
                 let top = y + ((n * p + oy0) * q + ox0) * o, bottom = top + q * o
                 let columns = min(2, q - ox0)
-                var o0 = 0
-                while o0 < o {
-                    let lanes = min(16, o - o0)
+                /// The tile's channels o0 ..< o0 + lanes, in vectors of W.
+                @inline(__always) func channels<W: SIMD>(_ o0: Int, _ lanes: Int, as _: W.Type) where W.Scalar == Float {
                     let (y00, y01, y10, y11) = outputTransform(m + tile * o16 + o0, positionStride: positionStride,
-                                                               bias: bias.map { lanes == 16 ? load($0 + o0) : read($0 + o0, lanes) } ?? V())
-                    if lanes == 16 && columns == 2 && bothRows {
-                        put(y00, top + o0, accumulate); put(y01, top + o + o0, accumulate)
-                        put(y10, bottom + o0, accumulate); put(y11, bottom + o + o0, accumulate)
+                                                               bias: bias.map { read($0 + o0, lanes, as: W.self) } ?? W())
+                    if lanes == W.scalarCount && columns == 2 && bothRows {
+                        putVector(y00, top + o0, accumulate); putVector(y01, top + o + o0, accumulate)
+                        putVector(y10, bottom + o0, accumulate); putVector(y11, bottom + o + o0, accumulate)
                     } else {
                         store(y00, top + o0, lanes, accumulate)
                         if columns == 2 { store(y01, top + o + o0, lanes, accumulate) }
@@ -109,6 +115,11 @@ public enum WinogradTransforms {
                             if columns == 2 { store(y11, bottom + o + o0, lanes, accumulate) }
                         }
                     }
+                }
+                var o0 = 0
+                while o0 < o {
+                    let lanes = min(16, o - o0)
+                    if lanes > 8 { channels(o0, lanes, as: V.self) } else { channels(o0, lanes, as: H.self) }
                     o0 += 16
                 }
             }
@@ -117,8 +128,8 @@ public enum WinogradTransforms {
 
     /// The 2×2 outputs (y00, y01, y10, y11) of one tile's products m[ξ] at m + ξ·positionStride.
     @inline(__always)
-    static func outputTransform(_ m: UnsafePointer<Float>, positionStride: Int, bias: V) -> (V, V, V, V) {
-        @inline(__always) func at(_ xi: Int) -> V { load(m + xi * positionStride) }
+    static func outputTransform<W: SIMD>(_ m: UnsafePointer<Float>, positionStride: Int, bias: W) -> (W, W, W, W) where W.Scalar == Float {
+        @inline(__always) func at(_ xi: Int) -> W { loadVector(m + xi * positionStride) }
         // Aᵀ m: two rows of four; then each row times A.
         let s00 = at(0) + at(4) + at(8), s01 = at(1) + at(5) + at(9), s02 = at(2) + at(6) + at(10), s03 = at(3) + at(7) + at(11)
         let s10 = at(4) - at(8) - at(12), s11 = at(5) - at(9) - at(13), s12 = at(6) - at(10) - at(14), s13 = at(7) - at(11) - at(15)
@@ -127,15 +138,15 @@ public enum WinogradTransforms {
 
     /// One row of d times B: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
     @inline(__always)
-    static func rowTransform(_ d0: V, _ d1: V, _ d2: V, _ d3: V) -> (V, V, V, V) {
+    static func rowTransform<W: SIMD>(_ d0: W, _ d1: W, _ d2: W, _ d3: W) -> (W, W, W, W) where W.Scalar == Float {
         (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
     }
 
     /// Bᵀ applied across the rows r_i = (d B)_i, written out.
     @inline(__always)
-    static func transform(_ r0: (V, V, V, V), _ r1: (V, V, V, V), _ r2: (V, V, V, V), _ r3: (V, V, V, V),
-                          v: UnsafeMutablePointer<Float>, positionStride: Int) {
-        @inline(__always) func put(_ x: V, _ xi: Int) { UnsafeMutableRawPointer(v + xi * positionStride).storeBytes(of: x, as: V.self) }
+    static func transform<W: SIMD>(_ r0: (W, W, W, W), _ r1: (W, W, W, W), _ r2: (W, W, W, W), _ r3: (W, W, W, W),
+                                   v: UnsafeMutablePointer<Float>, positionStride: Int) where W.Scalar == Float {
+        @inline(__always) func put(_ x: W, _ xi: Int) { putVector(x, v + xi * positionStride, false) }
         put(r0.0 - r2.0, 0); put(r0.1 - r2.1, 1); put(r0.2 - r2.2, 2); put(r0.3 - r2.3, 3)
         put(r1.0 + r2.0, 4); put(r1.1 + r2.1, 5); put(r1.2 + r2.2, 6); put(r1.3 + r2.3, 7)
         put(r2.0 - r1.0, 8); put(r2.1 - r1.1, 9); put(r2.2 - r1.2, 10); put(r2.3 - r1.3, 11)
@@ -166,16 +177,16 @@ public enum WinogradTransforms {
 
     /// The first `count` floats at p, the rest zero.
     @inline(__always)
-    static func read(_ p: UnsafePointer<Float>, _ count: Int) -> V {
-        if count == 16 { return load(p) }
-        var v = V()
+    static func read<W: SIMD>(_ p: UnsafePointer<Float>, _ count: Int, as _: W.Type) -> W where W.Scalar == Float {
+        if count == W.scalarCount { return loadVector(p) }
+        var v = W()
         for i in 0..<count { v[i] = p[i] }
         return v
     }
 
     /// The first `count` lanes of v stored (added, with `accumulate`) at p.
     @inline(__always)
-    static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ count: Int, _ accumulate: Bool) {
+    static func store<W: SIMD>(_ v: W, _ p: UnsafeMutablePointer<Float>, _ count: Int, _ accumulate: Bool) where W.Scalar == Float {
         for i in 0..<count { p[i] = accumulate ? p[i] + v[i] : v[i] }
     }
 }

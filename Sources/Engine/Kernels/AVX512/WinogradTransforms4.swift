@@ -1,5 +1,5 @@
 // The transforms of Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray, CVPR 2016), over
-// NHWC data, 16 channels per register. A 3×3 correlation of a 6×6 input tile d gives a 4×4
+// NHWC data, 16 channels per register (the last at most eight of a row in half of one). A 3×3 correlation of a 6×6 input tile d gives a 4×4
 // output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with the interpolation points 0, ±1, ±2, ∞:
 //
 //   Bᵀ = | 4  0 −5  0  1  0 |     G = |  ¼     0     0  |     Aᵀ = | 1  1  1  1  1  0 |
@@ -22,64 +22,71 @@ public enum WinogradTransforms4 {
     /// V = Bᵀ d B for the tiles of tile rows r0 ..< r0 + count of an NHWC input x (height ×
     /// width × c per image, zero padding `pad` around it): tile row r is image r / tilesHigh
     /// at input rows 4(r % tilesHigh) − pad ..< +6, and tile t of the run (row-major,
-    /// `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·c16, c16 = c rounded
-    /// up to 16, zeros past c. Pixels outside the image are read from `zeros` (c16 zeros), so
-    /// a border tile costs what an inner one does, without a copy or a branch per pixel; `end`
-    /// is the end of x.
+    /// `tilesWide` per row) writes V[ξ][t, :] at v + ξ·positionStride + t·c8, c8 = c rounded
+    /// up to 8 (`WinogradTransforms.tileChannels`), zeros past c. Pixels outside the image are
+    /// read from `zeros` (c8 zeros), so a border tile costs what an inner one does, without a
+    /// copy or a branch per pixel; `end` is the end of x.
     public static func inputTiles(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, pad: Int,
                                   tilesHigh: Int, tilesWide: Int, rows r0: Int, count: Int,
                                   v: UnsafeMutablePointer<Float>, positionStride: Int, zeros: UnsafePointer<Float>,
                                   end: UnsafePointer<Float>) {
-        let c16 = (c + 15) / 16 * 16, whole = c / 16 * 16
+        let c8 = WinogradTransforms.tileChannels(c), whole = c / 16 * 16, rest = c - whole
+        let keptOf16 = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(rest)
+        let keptOf8 = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< Int32(rest)
         withUnsafeTemporaryAllocation(of: V.self, capacity: positions) { rows in
             let dB = rows.baseAddress!
             WinogradTransforms.forEachTile(x: x, height: height, width: width, channels: c, pad: pad, side: 6, tilesHigh: tilesHigh,
                                            tilesWide: tilesWide, rows: r0, count: count, zeros: zeros) { pixel, tile in
-                let target = v + tile * c16
+                let target = v + tile * c8
                 var c0 = 0
                 while c0 < whole {
                     transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { load($0) }
                     c0 += 16
                 }
-                if c0 < c16 {
-                    // The channels past the last whole register: sixteen floats read and the
-                    // lanes past c zeroed, where sixteen lie within x (or the zeros); at x's
-                    // very end, one by one.
-                    let lanes = c - c0, kept = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(lanes)
+                // The channels past the last whole register, in a whole or a half register:
+                // its width of floats read and the lanes past c zeroed, where they lie within
+                // x (or the zeros); at x's very end, one by one.
+                if rest > 8 {
                     transformTile(pixel, c0, dB: dB, target: target + c0, positionStride: positionStride) { p in
-                        p + 16 <= end || (p >= zeros && p < zeros + c16)
-                            ? V().replacing(with: load(p), where: kept) : WinogradTransforms.read(p, lanes)
+                        p + 16 <= end || (p >= zeros && p < zeros + c8)
+                            ? V().replacing(with: load(p), where: keptOf16) : WinogradTransforms.read(p, rest, as: V.self)
+                    }
+                } else if rest > 0 {
+                    // dB's room for 36 registers holds 36 halves.
+                    let half = UnsafeMutableRawPointer(dB).assumingMemoryBound(to: H.self)
+                    transformTile(pixel, c0, dB: half, target: target + c0, positionStride: positionStride) { p in
+                        p + 8 <= end || (p >= zeros && p < zeros + c8)
+                            ? H().replacing(with: loadVector(p), where: keptOf8) : WinogradTransforms.read(p, rest, as: H.self)
                     }
                 }
             }
         }
     }
 
-    /// Bᵀ d B of sixteen channels from c0 of one tile, pixel (i, j) at pixel[6i + j] + c0 read
-    /// by `read`, through dB (36 registers' room), into target[ξ·positionStride].
+    /// Bᵀ d B of a vector of channels from c0 of one tile, pixel (i, j) at pixel[6i + j] + c0
+    /// read by `read`, through dB (36 vectors' room), into target[ξ·positionStride].
     @inline(__always)
-    static func transformTile(_ pixel: UnsafePointer<UnsafePointer<Float>>, _ c0: Int, dB: UnsafeMutablePointer<V>,
-                              target: UnsafeMutablePointer<Float>, positionStride: Int, read: (UnsafePointer<Float>) -> V) {
+    static func transformTile<W: SIMD>(_ pixel: UnsafePointer<UnsafePointer<Float>>, _ c0: Int, dB: UnsafeMutablePointer<W>,
+                                       target: UnsafeMutablePointer<Float>, positionStride: Int,
+                                       read: (UnsafePointer<Float>) -> W) where W.Scalar == Float {
         // d B, row by row; then Bᵀ down each column.
         for i in 0..<6 {
-            @inline(__always) func at(_ j: Int) -> V { read(pixel[6 * i + j] + c0) }
+            @inline(__always) func at(_ j: Int) -> W { read(pixel[6 * i + j] + c0) }
             let t = transform(at(0), at(1), at(2), at(3), at(4), at(5))
             dB[6 * i] = t.0; dB[6 * i + 1] = t.1; dB[6 * i + 2] = t.2
             dB[6 * i + 3] = t.3; dB[6 * i + 4] = t.4; dB[6 * i + 5] = t.5
         }
         for k in 0..<6 {
             let t = transform(dB[k], dB[6 + k], dB[12 + k], dB[18 + k], dB[24 + k], dB[30 + k])
-            @inline(__always) func put(_ x: V, _ i: Int) {
-                UnsafeMutableRawPointer(target + (6 * i + k) * positionStride).storeBytes(of: x, as: V.self)
-            }
+            @inline(__always) func put(_ x: W, _ i: Int) { putVector(x, target + (6 * i + k) * positionStride, false) }
             put(t.0, 0); put(t.1, 1); put(t.2, 2); put(t.3, 3); put(t.4, 4); put(t.5, 5)
         }
     }
 
     /// Bᵀ applied to six values: (4d0 − 5d2 + d4, (d4 − 4d2) ± (d3 − 4d1), (d4 − d2) ± 2(d3 − d1), 4d1 − 5d3 + d5).
     @inline(__always)
-    static func transform(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V) -> (V, V, V, V, V, V) {
-        let four = V(repeating: 4), five = V(repeating: 5), two = V(repeating: 2)
+    static func transform<W: SIMD>(_ d0: W, _ d1: W, _ d2: W, _ d3: W, _ d4: W, _ d5: W) -> (W, W, W, W, W, W) where W.Scalar == Float {
+        let four = W(repeating: 4), five = W(repeating: 5), two = W(repeating: 2)
         let a = d4 - four * d2, b = d3 - four * d1
         let e = d4 - d2, f = two * (d3 - d1)
         return (four * d0 - five * d2 + d4, a + b, a - b, e + f, e - f, four * d1 - five * d3 + d5)
@@ -88,12 +95,12 @@ public enum WinogradTransforms4 {
     /// y = Aᵀ M A for the tiles `inputTiles` numbered: M[ξ][t, :] at m + ξ·positionStride +
     /// t·o16 (o16: o rounded up to 16); y (NHWC, outHeight × outWidth × o per image) written,
     /// or added to with `accumulate`, where the tile lies inside it, plus `bias` when given.
+    /// At most eight channels past a multiple of 16 are transformed in half a register.
     public static func outputTiles(m: UnsafePointer<Float>, positionStride: Int, y: UnsafeMutablePointer<Float>,
                                    outHeight p: Int, outWidth q: Int, channels o: Int, tilesHigh: Int, tilesWide: Int,
                                    rows r0: Int, count: Int, bias: UnsafePointer<Float>?, accumulate: Bool) {
         let o16 = (o + 15) / 16 * 16
         withUnsafeTemporaryAllocation(of: V.self, capacity: 24) { columns in
-            let aM = columns.baseAddress!
             for r in r0..<(r0 + count) {
                 let n = r / tilesHigh, oy0 = 4 * (r % tilesHigh)
                 let rowsInside = min(4, p - oy0)
@@ -101,14 +108,13 @@ public enum WinogradTransforms4 {
                     let ox0 = 4 * tx, tile = (r - r0) * tilesWide + tx
                     let columnsInside = min(4, q - ox0)
                     let corner = y + ((n * p + oy0) * q + ox0) * o
-                    var o0 = 0
-                    while o0 < o {
-                        let lanes = min(16, o - o0)
-                        let b = bias.map { WinogradTransforms.read($0 + o0, lanes) } ?? V()
+                    /// The tile's channels o0 ..< o0 + lanes, in vectors of W, through aM (24 vectors' room).
+                    @inline(__always) func channels<W: SIMD>(_ o0: Int, _ lanes: Int, aM: UnsafeMutablePointer<W>) where W.Scalar == Float {
+                        let b = bias.map { WinogradTransforms.read($0 + o0, lanes, as: W.self) } ?? W()
                         let base = m + tile * o16 + o0
                         // Aᵀ M, column by column into four rows; then each row times A.
                         for k in 0..<6 {
-                            @inline(__always) func at(_ i: Int) -> V { load(base + (6 * i + k) * positionStride) }
+                            @inline(__always) func at(_ i: Int) -> W { loadVector(base + (6 * i + k) * positionStride) }
                             let s = outputTransform(at(0), at(1), at(2), at(3), at(4), at(5))
                             aM[k] = s.0; aM[6 + k] = s.1; aM[12 + k] = s.2; aM[18 + k] = s.3
                         }
@@ -116,18 +122,28 @@ public enum WinogradTransforms4 {
                             let row = aM + 6 * i
                             let s = outputTransform(row[0], row[1], row[2], row[3], row[4], row[5])
                             let pixel = corner + i * q * o + o0
-                            if lanes == 16 && columnsInside == 4 {
-                                put(s.0 + b, pixel, accumulate); put(s.1 + b, pixel + o, accumulate)
-                                put(s.2 + b, pixel + 2 * o, accumulate); put(s.3 + b, pixel + 3 * o, accumulate)
+                            if lanes == W.scalarCount && columnsInside == 4 {
+                                putVector(s.0 + b, pixel, accumulate); putVector(s.1 + b, pixel + o, accumulate)
+                                putVector(s.2 + b, pixel + 2 * o, accumulate); putVector(s.3 + b, pixel + 3 * o, accumulate)
                             } else {
-                                @inline(__always) func emit(_ x: V, _ j: Int) {
+                                @inline(__always) func emit(_ x: W, _ j: Int) {
                                     guard j < columnsInside else { return }
-                                    if lanes == 16 { put(x + b, pixel + j * o, accumulate) } else {
+                                    if lanes == W.scalarCount { putVector(x + b, pixel + j * o, accumulate) } else {
                                         WinogradTransforms.store(x + b, pixel + j * o, lanes, accumulate)
                                     }
                                 }
                                 emit(s.0, 0); emit(s.1, 1); emit(s.2, 2); emit(s.3, 3)
                             }
+                        }
+                    }
+                    var o0 = 0
+                    while o0 < o {
+                        let lanes = min(16, o - o0)
+                        if lanes > 8 {
+                            channels(o0, lanes, aM: columns.baseAddress!)
+                        } else {
+                            // The room for 24 registers holds 24 halves.
+                            channels(o0, lanes, aM: UnsafeMutableRawPointer(columns.baseAddress!).assumingMemoryBound(to: H.self))
                         }
                         o0 += 16
                     }
@@ -138,9 +154,9 @@ public enum WinogradTransforms4 {
 
     /// Aᵀ applied to six values: (m0 + p + r, q + 2s, p + 4r, q + 8s + m5), p, q = m1 ± m2, r, s = m3 ± m4.
     @inline(__always)
-    static func outputTransform(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V) -> (V, V, V, V) {
+    static func outputTransform<W: SIMD>(_ m0: W, _ m1: W, _ m2: W, _ m3: W, _ m4: W, _ m5: W) -> (W, W, W, W) where W.Scalar == Float {
         let p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4
-        return (m0 + p + r, q + V(repeating: 2) * s, p + V(repeating: 4) * r, q + V(repeating: 8) * s + m5)
+        return (m0 + p + r, q + W(repeating: 2) * s, p + W(repeating: 4) * r, q + W(repeating: 8) * s + m5)
     }
 
     /// U = G g Gᵀ for the filters of `lanes` (at most 16) consecutive input channels of one
@@ -150,7 +166,7 @@ public enum WinogradTransforms4 {
     /// sums they scale).
     public static func filters(_ g: UnsafePointer<Float>, tapStride: Int, lanes: Int,
                                u: UnsafeMutablePointer<Float>, positionStride: Int, laneStride: Int) {
-        @inline(__always) func tap(_ ky: Int, _ kx: Int) -> V { WinogradTransforms.read(g + (3 * ky + kx) * tapStride, lanes) }
+        @inline(__always) func tap(_ ky: Int, _ kx: Int) -> V { WinogradTransforms.read(g + (3 * ky + kx) * tapStride, lanes, as: V.self) }
         let quarter = V(repeating: 1.0 / 4), sixth = V(repeating: 1.0 / 6), twelfth = V(repeating: 1.0 / 12)
         let twentyFourth = V(repeating: 1.0 / 24)
         @inline(__always) func apply(_ a: V, _ b: V, _ c: V) -> (V, V, V, V, V, V) {
