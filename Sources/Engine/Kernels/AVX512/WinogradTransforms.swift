@@ -1,6 +1,7 @@
 // The transforms of Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, CVPR 2016), over
-// NHWC data, 16 channels per register, and the last at most eight of a row in half of one. A 3×3 correlation of a 4×4 input tile d gives a 2×2
-// output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with
+// NHWC data, 16 channels per register (a row's last eight or fewer in half of one). A 3×3
+// correlation of a 4×4 input tile d gives a 2×2 output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A,
+// with
 //
 //   Bᵀ = | 1  0 −1  0 |     G = | 1    0    0  |     Aᵀ = | 1  1  1  0 |
 //        | 0  1  1  0 |         | ½    ½    ½  |          | 0  1 −1 −1 |

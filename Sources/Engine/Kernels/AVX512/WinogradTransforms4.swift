@@ -1,6 +1,7 @@
 // The transforms of Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray, CVPR 2016), over
-// NHWC data, 16 channels per register (the last at most eight of a row in half of one). A 3×3 correlation of a 6×6 input tile d gives a 4×4
-// output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with the interpolation points 0, ±1, ±2, ∞:
+// NHWC data, 16 channels per register (a row's last eight or fewer in half of one). A 3×3
+// correlation of a 6×6 input tile d gives a 4×4 output tile y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A,
+// with the interpolation points 0, ±1, ±2, ∞:
 //
 //   Bᵀ = | 4  0 −5  0  1  0 |     G = |  ¼     0     0  |     Aᵀ = | 1  1  1  1  1  0 |
 //        | 0 −4 −4  1  1  0 |         | −⅙    −⅙    −⅙  |          | 0  1 −1  2 −2  0 |
@@ -53,10 +54,11 @@ public enum WinogradTransforms4 {
                     }
                 } else if rest > 0 {
                     // dB's room for 36 registers holds 36 halves.
-                    let half = UnsafeMutableRawPointer(dB).assumingMemoryBound(to: H.self)
-                    transformTile(pixel, c0, dB: half, target: target + c0, positionStride: positionStride) { p in
-                        p + 8 <= end || (p >= zeros && p < zeros + c8)
-                            ? H().replacing(with: loadVector(p), where: keptOf8) : WinogradTransforms.read(p, rest, as: H.self)
+                    dB.withMemoryRebound(to: H.self, capacity: positions) { half in
+                        transformTile(pixel, c0, dB: half, target: target + c0, positionStride: positionStride) { p in
+                            p + 8 <= end || (p >= zeros && p < zeros + c8)
+                                ? H().replacing(with: loadVector(p), where: keptOf8) : WinogradTransforms.read(p, rest, as: H.self)
+                        }
                     }
                 }
             }
@@ -143,7 +145,7 @@ public enum WinogradTransforms4 {
                             channels(o0, lanes, aM: columns.baseAddress!)
                         } else {
                             // The room for 24 registers holds 24 halves.
-                            channels(o0, lanes, aM: UnsafeMutableRawPointer(columns.baseAddress!).assumingMemoryBound(to: H.self))
+                            columns.baseAddress!.withMemoryRebound(to: H.self, capacity: 24) { channels(o0, lanes, aM: $0) }
                         }
                         o0 += 16
                     }
