@@ -145,7 +145,7 @@ struct FusionTests {
             (small[2].0, small[2].1, 9, [4: true]), ("mobile", try Model(architecture: mobile, seed: 7), 9, [3: true, 2: false]),
             ("convnet-s 28x28", try Model(architecture: full, seed: 7), 40, [20: true, 12: true]),
         ]
-        try withWorkers(workers) {
+        withWorkers(workers) {
             for (name, model, batch, sliceSizes) in cases {
                 let input = model.architecture.inputShape
                 let warm = Fixtures.random([6, input.height, input.width, input.channels], seed: 9, scale: 2)
