@@ -155,8 +155,8 @@ struct FusionTests {
                 func pass(sliceImages: Int) -> (logits: [Float], gradients: [[Float]]) {
                     model.inferenceSliceImages = sliceImages
                     let gradient = Tensor(shape: [0])
-                    let logits = model.forward(images, training: false).values
-                    _ = CrossEntropy.loss(logits: model.forward(images, training: false), labels: labels, gradient: gradient)
+                    let output = model.forward(images, training: false), logits = output.values
+                    _ = CrossEntropy.loss(logits: output, labels: labels, gradient: gradient)
                     model.zeroGradients()
                     model.backward(logitsGradient: gradient)
                     return (logits, model.parameters.map(\.gradient.values))

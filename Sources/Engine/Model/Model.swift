@@ -135,14 +135,15 @@ public final class Model {
         precondition(images.shape.count == 4 && Array(images.shape[1...]) == [input.height, input.width, input.channels],
                      "images \(images.shape) do not match the model input \(input)")
         batch = images.shape[0]
-        image.reshape(images.shape)
-        image.copy(from: images)
         let plan = !fusesLayers || !outputMasks.isEmpty ? layerPlan : training ? trainingPlan : inferencePlan
         lastPlan = plan.kind
         if plan.kind == .inference, let (slices, steps) = slicing(batch) {
+            // Copies the images slice by slice, and whole at the end.
             runInSlices(slices, steps: steps, images: images)
             run(plan.steps[steps...], training: false)
         } else {
+            image.reshape(images.shape)
+            image.copy(from: images)
             run(plan.steps[...], training: training)
         }
         return nodes[nodes.count - 1].output
