@@ -154,10 +154,12 @@ struct ConvolutionTests {
     /// backward data and weight gradient, with 4×4 tiles or (`OICSR_WINOGRAD=2`, or on a map
     /// too small for them) 2×2 tiles: paddings 0–2, odd output sizes (a last tile partly
     /// outside), channel counts with a tail past 16 in half a register (24, 33, 20, 8: at most
-    /// eight past a multiple of 16) and in a whole one (13, 12), several chunks of tiles. The 2×2 tiles'
-    /// coefficients are 0, ±1 and ±½, so they differ from the direct sum by rounding only
-    /// (largest error on these cases 2e-5 of max(1, |value|), the direct GEMM's 1.9e-5),
-    /// within the suite's tolerance for every fast kernel, 1e-4. The 4×4 tiles' coefficients
+    /// eight past a multiple of 16) and in a whole one (13, 12), several chunks of tiles, dy
+    /// with whole tiles and registers (8×12, 32 channels), which the weight gradient reads in
+    /// place, and without (copied, padded). The 2×2 tiles' coefficients are 0, ±1 and ±½, so
+    /// they differ from the direct sum by rounding only (largest error on these cases 2e-5 of
+    /// max(1, |value|), the direct GEMM's 1.9e-5), within the suite's tolerance for every fast
+    /// kernel, 1e-4. The 4×4 tiles' coefficients
     /// reach 8 and their filter transforms' ⅙ and 1/24 are inexact, so rounding grows: their
     /// largest error here is 8.1e-5 (dx; y 5.2e-5, dw 6.5e-5; values up to 45), and they are
     /// held to 5e-4, six times that, still far below what a wrong coefficient or a misplaced
@@ -171,6 +173,7 @@ struct ConvolutionTests {
             ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, batch: 6, height: 14, width: 14, inChannels: 32, outChannels: 16),
             ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 12, height: 11, width: 10, inChannels: 8, outChannels: 8),
             ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: false, batch: 12, height: 9, width: 9, inChannels: 13, outChannels: 12),
+            ConvCase(kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, batch: 11, height: 8, width: 12, inChannels: 16, outChannels: 32),
         ]
         let usesAVX512 = GEMM.processorHasAVX512 && GEMM.implementation == .avx512
         for setting in ["", "2"] {

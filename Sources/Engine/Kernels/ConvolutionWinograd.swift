@@ -225,10 +225,19 @@ extension ConvKernels {
     static func winogradGradientScratchCount(_ g: ConvGeometry, workers: Int) -> Int {
         let tile = winogradTile(g)
         let (c16, o16) = (roundedChannels(g.inChannels), roundedChannels(g.outChannels))
-        let (tilesHigh, tilesWide) = tile.tiles(g)
-        return g.batch * tile.output * tilesHigh * tile.output * tilesWide * o16
+        return paddedGradientCount(g, tile)
             + workers * (winogradInputCount(g, tile) + tile.positions * winogradChunk(g, tile).tiles * o16
                          + tile.positions * c16 * o16 + GEMM.scratchCount(n: o16))
+    }
+
+    /// Floats of dy copied with zeros past its last whole tile and past channel O; none when
+    /// it has whole tiles and whole registers already, and the weight gradient reads it in
+    /// place (a copy of dy per layer and step, saved).
+    static func paddedGradientCount(_ g: ConvGeometry, _ tile: WinogradTile) -> Int {
+        let (tilesHigh, tilesWide) = tile.tiles(g)
+        let (paddedHeight, paddedWidth, o16) = (tile.output * tilesHigh, tile.output * tilesWide, roundedChannels(g.outChannels))
+        let whole = paddedHeight == g.outHeight && paddedWidth == g.outWidth && o16 == g.outChannels
+        return whole ? 0 : g.batch * paddedHeight * paddedWidth * o16
     }
 
     /// dw += the weight gradient of g from x and dy, as Σ over the output tiles the forward
@@ -245,15 +254,18 @@ extension ConvKernels {
         let positions = tile.positions
         let (tilesHigh, tilesWide) = tile.tiles(g)
         let (paddedHeight, paddedWidth) = (tile.output * tilesHigh, tile.output * tilesWide)
-        let paddedDY = scratch
-        // dy as an unpadded "input" of its own, zeros past its last whole tile and past channel O.
-        let gradientShape = ConvGeometry(batch: g.batch, height: p, width: q, inChannels: o, outChannels: o,
-                                         kernelHeight: 1, kernelWidth: 1, stride: 1, padding: 0)
-        copyPadded(gradientShape, x: dy, into: paddedDY, bottom: paddedHeight - p, right: paddedWidth - q, channels: o16)
+        // dy as an unpadded "input" of its own, with whole tiles and registers.
+        let copied = paddedGradientCount(g, tile)
+        let paddedDY = copied == 0 ? dy : UnsafePointer(scratch)
+        if copied > 0 {
+            let gradientShape = ConvGeometry(batch: g.batch, height: p, width: q, inChannels: o, outChannels: o,
+                                             kernelHeight: 1, kernelWidth: 1, stride: 1, padding: 0)
+            copyPadded(gradientShape, x: dy, into: scratch, bottom: paddedHeight - p, right: paddedWidth - q, channels: o16)
+        }
         let chunkTiles = winogradChunk(g, tile).tiles
         let sums = positions * c16 * o16
         let partScratch = winogradInputCount(g, tile) + positions * chunkTiles * o16 + sums + GEMM.scratchCount(n: o16)
-        let partsStart = paddedDY + g.batch * paddedHeight * paddedWidth * o16
+        let partsStart = scratch + copied
         let parts = Parallel.forFixedParts(g.batch * tilesHigh, parts: workers, costPerItem: tilesWide * positions * c8 * o16) { part, tileRows in
             let v = partsStart + part * partScratch, zeros = v + positions * chunkTiles * c8
             let u = v + winogradInputCount(g, tile), m = u + positions * chunkTiles * o16, pack = m + sums
