@@ -6,6 +6,7 @@
 #   scripts/bench-vs-pytorch.sh [--seconds S] [--rounds R] [--models LIST] [--threads T]
 #                               (LIST: convnet-s, resnet20, resnet56 at 1x28x28; resnet18 at 3x64x64)
 #                               [--python PATH] [--cpu-time] [--also-native-blas] [--baseline BIN]
+#                               [--pruned MODEL=W1,W2,...]...
 #
 # PyTorch: --python, else $OICSR_TORCH_PYTHON, else ~/.cache/oicsr-torch-venv/bin/python if it
 # exists, else /usr/bin/python3 (Debian's python3-torch). The figures of record use PyTorch's
@@ -21,10 +22,13 @@
 # of record keep the environment as it is. --baseline adds a column for another oicsr binary
 # (the build before a change: `git worktree add /tmp/before REV`, then `swift build -c
 # release` there), run in the same rounds, so a change's ratios before and after come from one
-# run.
+# run. --pruned (repeatable) also measures MODEL at the widths pruning leaves (as `oicsr bench
+# --widths`: convnet-s's five conv widths, a ResNet's inner width of every block) on both
+# sides, with MODEL itself, and prints how much of the MACs ratio each engine's speed-up
+# keeps: the payoff of pruning, engine by engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 native=0 cpu=() baseline=
+seconds=2 rounds=2 models=convnet-s,resnet20,resnet56 threads=2 native=0 cpu=() baseline= pruned=()
 python=${OICSR_TORCH_PYTHON:-}
 if [ -z "$python" ]; then
     if [ -x "$HOME/.cache/oicsr-torch-venv/bin/python" ]; then python=$HOME/.cache/oicsr-torch-venv/bin/python; else python=/usr/bin/python3; fi
@@ -39,9 +43,17 @@ while [ $# -gt 0 ]; do
         --also-native-blas) native=1; shift ;;
         --cpu-time) cpu=(--cpu-time); shift ;;
         --baseline) baseline=$2; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --pruned)
+            [[ $2 =~ ^(convnet-s|resnet20|resnet56)=[0-9]+(,[0-9]+)*$ ]] \
+                || { echo "--pruned $2: expected MODEL=W1,W2,... with MODEL convnet-s, resnet20 or resnet56" >&2; exit 2; }
+            pruned+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
+done
+# A pruned model's payoff is measured against the model whole, in the same rounds.
+for spec in "${pruned[@]}"; do
+    [[ ",$models," == *",${spec%%=*},"* ]] || models+=",${spec%%=*}"
 done
 export PATH=/opt/swift/usr/bin:$PATH
 swift build -c release --product oicsr >&2
@@ -77,17 +89,23 @@ for round in $(seq 1 "$rounds"); do
         OICSR_THREADS=$threads "$baseline" bench --json --seconds "$seconds" --models "$oicsr_list" \
             --phases train,inference,latency "${cpu[@]}" > "$out/baseline.$round.json"
     fi
+    for i in "${!pruned[@]}"; do
+        echo "round $round/$rounds: oicsr, ${pruned[$i]}" >&2
+        OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "${pruned[$i]%%=*}" --widths "${pruned[$i]#*=}" \
+            --phases train,inference,latency "${cpu[@]}" > "$out/pruned$i.$round.json"
+    done
     echo "round $round/$rounds: PyTorch" >&2
-    "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" "${cpu[@]}" > "$out/torch.$round.json"
+    "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" "${cpu[@]}" \
+        ${pruned[@]+--pruned "${pruned[@]}"} > "$out/torch.$round.json"
 done
-"$python" - "$out" "$rounds" "$native" "${#cpu[@]}" "$baseline" <<'PY'
+"$python" - "$out" "$rounds" "$native" "${#cpu[@]}" "$baseline" ${pruned[@]+"${pruned[@]}"} <<'PY'
 import glob, json, os, subprocess, sys, time
 out, rounds, native, cpu_time = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
-baseline = sys.argv[5]
+baseline, pruned = sys.argv[5], sys.argv[6:]
 def load(prefix):
     return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, prefix + ".*.json")))]
-def best(runs, model, key, lower=False):
-    values = [m[key] for r in runs for m in r["models"] if m["model"] == model]
+def best(runs, model, key, lower=False, widths=None):
+    values = [m[key] for r in runs for m in r["models"] if m["model"] == model and m.get("widths") == widths]
     return min(values) if lower else max(values)
 oicsr, torch, nat = load("oicsr"), load("torch"), load("native") if native else []
 base = load("baseline") if baseline else []
@@ -135,4 +153,27 @@ for model in models:
         peak = max(r["sgemmGFLOPs"] for r in oicsr)
         own = max(r.get("engineGEMMGFLOPs", 0) for r in oicsr)
         print(f"  {model}: {g:.0f} GFLOP/s = {100 * g / peak:.0f}% of cblas_sgemm" + (f", {100 * g / own:.0f}% of the engine's GEMM" if own else ""))
+if pruned:
+    print()
+    print("Pruned payoff: each engine's speed-up of the pruned widths over the model whole, and that speed-up")
+    print("as a share of the MACs ratio (1.00: time fell as much as the MACs did):")
+    print()
+    print("| model | widths | MACs ratio | figure | oicsr | speed-up | of MACs ratio | PyTorch | speed-up | of MACs ratio | ratio |")
+    print("|" + " --- |" * 11)
+for i, spec in enumerate(pruned):
+    model, widths = spec.split("=")[0], [int(w) for w in spec.split("=")[1].split(",")]
+    ours = [dict(r, models=[dict(m, widths=widths) for m in r["models"]]) for r in load(f"pruned{i}")]
+    whole = best(oicsr, model, "macs")
+    if best(torch, model, "macs", widths=widths) != best(ours, model, "macs", widths=widths):
+        sys.exit(f"{spec}: oicsr and the PyTorch module count different MACs: not the same network")
+    macs_ratio = whole / best(ours, model, "macs", widths=widths)
+    for label, key, lower in figures:
+        line = f"| {model} | {','.join(map(str, widths))} | {macs_ratio:.2f}x | {label} |"
+        values = []
+        for side, dense in [(ours, oicsr), (torch, torch)]:
+            p, d = best(side, model, key, lower, widths), best(dense, model, key, lower)
+            speedup = d / p if lower else p / d
+            values.append(p)
+            line += (f" {p:.3f} |" if lower else f" {p:.0f} |") + f" {speedup:.2f}x | {speedup / macs_ratio:.2f} |"
+        print(line + f" {values[0] / values[1]:.2f}x |")
 PY
