@@ -79,6 +79,12 @@ for round in $(seq 1 "$rounds"); do
     echo "round $round/$rounds: oicsr" >&2
     OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$oicsr_list" \
         --phases train,inference,latency,convolution "${cpu[@]}" > "$out/oicsr.$round.json"
+    # The pruned widths right after the model whole, so both see the machine at the same pace.
+    for i in "${!pruned[@]}"; do
+        echo "round $round/$rounds: oicsr, ${pruned[$i]}" >&2
+        OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "${pruned[$i]%%=*}" --widths "${pruned[$i]#*=}" \
+            --phases train,inference,latency "${cpu[@]}" > "$out/pruned$i.$round.json"
+    done
     if [ "$native" = 1 ]; then
         echo "round $round/$rounds: oicsr, OPENBLAS_CORETYPE unset" >&2
         env -u OPENBLAS_CORETYPE OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "$oicsr_list" \
@@ -89,11 +95,6 @@ for round in $(seq 1 "$rounds"); do
         OICSR_THREADS=$threads "$baseline" bench --json --seconds "$seconds" --models "$oicsr_list" \
             --phases train,inference,latency "${cpu[@]}" > "$out/baseline.$round.json"
     fi
-    for i in "${!pruned[@]}"; do
-        echo "round $round/$rounds: oicsr, ${pruned[$i]}" >&2
-        OICSR_THREADS=$threads "$bin" bench --json --seconds "$seconds" --models "${pruned[$i]%%=*}" --widths "${pruned[$i]#*=}" \
-            --phases train,inference,latency "${cpu[@]}" > "$out/pruned$i.$round.json"
-    done
     echo "round $round/$rounds: PyTorch" >&2
     "$python" scripts/pytorch_bench.py --seconds "$seconds" --threads "$threads" --models "$models" "${cpu[@]}" \
         ${pruned[@]+--pruned "${pruned[@]}"} > "$out/torch.$round.json"
