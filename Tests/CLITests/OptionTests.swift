@@ -118,6 +118,11 @@ struct OptionTests {
         #expect(models?.first?["model"] as? String == "rgb-net")
         // 3·3·3 MACs per output of 8 channels on 16x16, and 2048·7 for the linear layer.
         #expect(models?.first?["macs"] as? Int == 3 * 3 * 3 * 8 * 16 * 16 + 8 * 16 * 16 * 7)
+        // As text, the phases left out are dashes: a zero would read as a measurement.
+        let text = try w.oicsr("bench", "--models", "rgb.json", "--phases", "latency", "--seconds", "0.01")
+        let row = text.stdout.split(separator: "\n").first { $0.hasPrefix("rgb-net") }?.split(separator: " ") ?? []
+        #expect(row.count == 9 && row.filter { $0 == "-" }.count == 6, "\(text.stdout)")
+        #expect(Double(row.count == 9 ? row[6] : "") ?? 0 > 0, "latency: \(text.stdout)")
         CLITests.expectRejected(try w.oicsr("bench", "--models", "rgb.json", "--widths", "4"), mentioning: ["--widths", "built-in"])
         CLITests.expectRejected(try w.oicsr("bench", "--models", "nothing-here"), mentioning: ["--models", "nothing-here"])
     }

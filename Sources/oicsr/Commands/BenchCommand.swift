@@ -140,14 +140,23 @@ enum BenchCommand {
         print(String(format: "cblas_sgemm 1024x1024: %.1f GFLOP/s (%d threads); the convolutions' GEMM (%@): %.1f GFLOP/s",
                      gemm, Parallel.workers, Benchmark.gemmImplementation, engineGEMM))
         print("model        MACs/img    train img/s  train GFLOP/s  (% of sgemm)  infer img/s  latency ms  conv GFLOP/s (% of sgemm)")
+        // String(format:) does not pad Swift strings, so the columns are padded here; a
+        // figure of a phase `--phases` left out is a dash, not a zero.
+        func column(_ text: String, _ width: Int) -> String {
+            String(repeating: " ", count: max(0, width - text.count)) + text
+        }
+        func figure(_ phase: Benchmark.Phase, _ format: String, _ value: Double, _ width: Int) -> String {
+            column(modelPhases.contains(phase) ? String(format: format, value) : "-", width)
+        }
         for f in figures {
-            // String(format:) does not pad Swift strings, so the text columns are padded here.
-            print(f.model.padding(toLength: 10, withPad: " ", startingAt: 0)
-                  + String(repeating: " ", count: max(0, 11 - f.macs.formatted().count)) + f.macs.formatted()
-                  + String(format: " %12.0f %14.1f %13.0f%% %12.0f %11.3f %13.1f %10.0f%%",
-                         f.trainImagesPerSecond, f.trainGFLOPs,
-                         f.trainGFLOPs / gemm * 100, f.inferenceImagesPerSecond, f.latencyMilliseconds,
-                         f.convolutionGFLOPs, f.convolutionGFLOPs / gemm * 100))
+            print(f.model.padding(toLength: 10, withPad: " ", startingAt: 0) + column(f.macs.formatted(), 11)
+                  + figure(.train, "%.0f", f.trainImagesPerSecond, 13)
+                  + figure(.train, "%.1f", f.trainGFLOPs, 15)
+                  + figure(.train, "%.0f%%", f.trainGFLOPs / gemm * 100, 15)
+                  + figure(.inference, "%.0f", f.inferenceImagesPerSecond, 13)
+                  + figure(.latency, "%.3f", f.latencyMilliseconds, 12)
+                  + figure(.convolution, "%.1f", f.convolutionGFLOPs, 14)
+                  + figure(.convolution, "%.0f%%", f.convolutionGFLOPs / gemm * 100, 12))
         }
         guard let explorer else { return }
         print(String(format: "explorer on %@ (%d layers, %d channels): target change + %@ frame: overview with sensitivity lines %.2f ms, layer view %.2f ms (budget %.0f ms); whole greedy walk %.2f ms",
