@@ -132,22 +132,51 @@ enum ConvKernels {
     /// `group` into `out`, with zeros where the kernel hangs over the padding.
     static func im2row(_ g: ConvGeometry, x: UnsafePointer<Float>, rows: Range<Int>, group: Int,
                        into out: UnsafeMutablePointer<Float>) {
-        let (q, c, cg) = (g.outWidth, g.inChannels, g.inPerGroup)
+        guard !rows.isEmpty else { return }
+        let (p, q, c, cg) = (g.outHeight, g.outWidth, g.inChannels, g.inPerGroup)
+        let kernelRow = g.kernelWidth * cg
+        // Where the kernel row lies inside the image, its pixels' channels are one run of x
+        // (one group, no dilation): copied whole. A first layer's run is a few floats, so
+        // runs are copied by a loop, not a call; and a row's image and pixel are counted
+        // along, not divided out per row.
+        let runs = cg == c && g.dilation == 1
+        @inline(__always) func copy(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, _ count: Int) {
+            if count < 16 {
+                for j in 0..<count { target[j] = source[j] }
+            } else {
+                target.update(from: source, count: count)
+            }
+        }
+        var (n, oy, ox) = (rows.lowerBound / g.pixels, (rows.lowerBound % g.pixels) / q, rows.lowerBound % q)
         var row = out
-        for r in rows {
-            let n = r / g.pixels, oy = (r % g.pixels) / q, ox = r % q
+        for _ in rows {
             let image = x + n * g.height * g.width * c + group * cg
+            let x0 = ox * g.stride - g.padding
+            let inside = runs && x0 >= 0 && x0 + g.kernelWidth <= g.width
             for ky in 0..<g.kernelHeight {
                 let iy = oy * g.stride - g.padding + ky * g.dilation
-                for kx in 0..<g.kernelWidth {
-                    let ix = ox * g.stride - g.padding + kx * g.dilation
-                    if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
-                        row.update(from: image + (iy * g.width + ix) * c, count: cg)
-                    } else {
-                        row.update(repeating: 0, count: cg)
+                if iy < 0 || iy >= g.height {
+                    row.update(repeating: 0, count: kernelRow)
+                } else if inside {
+                    copy(image + (iy * g.width + x0) * c, row, kernelRow)
+                } else {
+                    let line = image + iy * g.width * c
+                    for kx in 0..<g.kernelWidth {
+                        let ix = x0 + kx * g.dilation
+                        if ix >= 0 && ix < g.width {
+                            copy(line + ix * c, row + kx * cg, cg)
+                        } else {
+                            (row + kx * cg).update(repeating: 0, count: cg)
+                        }
                     }
-                    row += cg
                 }
+                row += kernelRow
+            }
+            ox += 1
+            if ox == q {
+                ox = 0
+                oy += 1
+                if oy == p { (oy, n) = (0, n + 1) }
             }
         }
     }
