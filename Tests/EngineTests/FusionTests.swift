@@ -177,7 +177,7 @@ struct FusionTests {
     /// of 36 or 37 images for convnet-s, 5 of 51 or 52 for the ResNets at 28×28). Slices of
     /// 12 images stop before convnet-s's last layer, which runs by Winograd only from 16
     /// images (256 tiles of 2×2 on 7×7 maps), and so do slices of 16, where it would run the
-    /// same kernel but its weights, packed again for every slice, would outweigh a slice's
+    /// same kernel but its weights, read again for every slice, would outweigh a slice's
     /// activations.
     @Test func slicesOfTheReferenceModels() throws {
         for model in BuiltInModel.allCases {
@@ -192,6 +192,28 @@ struct FusionTests {
         for sliceImages in [12, 16] {
             convnet.inferenceSliceImages = sliceImages
             #expect(convnet.slicing(256)?.steps == lastLayer, "slices of \(sliceImages): up to conv5")
+        }
+    }
+
+    /// An inference pass in slices transforms Winograd's filters for its first slice and
+    /// reuses them for the others, and only there: once the weights change (a training step,
+    /// a load), the next pass in slices transforms them again and matches a whole-batch pass.
+    @Test(arguments: workerCounts)
+    func keptFiltersFollowTheWeights(workers: Int) throws {
+        guard GEMM.implementation == .avx512 else { return }  // Winograd needs the AVX-512 GEMM
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(widths: [16, 16, 24, 32, 40]), seed: 7)
+        let images = Fixtures.random([40, 28, 28, 1], seed: 13)
+        let conv2 = try #require(model.parameters.first { $0.name == "conv2.weight" })
+        withWorkers(workers) {
+            for round in 0..<3 {
+                model.inferenceSliceImages = 12
+                #expect(model.slicing(40) != nil)
+                let sliced = model.forward(images, training: false).values
+                model.inferenceSliceImages = 40
+                let whole = model.forward(images, training: false).values
+                #expect(sliced == whole, "round \(round): a pass in slices against the whole batch")
+                for i in 0..<conv2.value.count { conv2.value.storage[i] *= -1.5 }
+            }
         }
     }
 

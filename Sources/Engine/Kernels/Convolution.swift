@@ -50,14 +50,14 @@ enum ConvKernels {
         g.isDepthwise ? DepthwiseKernels.scratchCount(g, workers: workers) : scratchCountByGEMM(g, workers: workers)
     }
 
-    /// y = conv(x, w) + bias.
+    /// y = conv(x, w) + bias; `kept` as in `forwardByGEMM`.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                        scratch: UnsafeMutablePointer<Float>, workers: Int) {
+                        scratch: UnsafeMutablePointer<Float>, workers: Int, kept: KeptFilters? = nil) {
         if g.isDepthwise {
             DepthwiseKernels.forward(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers)
         } else {
-            forwardByGEMM(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers)
+            forwardByGEMM(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers, kept: kept)
         }
     }
 
@@ -211,16 +211,19 @@ enum ConvKernels {
     /// is compared against.
     /// `epilogue(rows)` runs on each chunk's output rows once they are written, on the same
     /// worker (for BatchNorm, residual and ReLU applied while the chunk is in cache).
+    /// `kept`: where a Winograd pass keeps its transformed filters (`KeptFilters`); the other
+    /// kernels ignore it.
     static func forwardByGEMM(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, workers: Int,
+                              scratch: UnsafeMutablePointer<Float>, workers: Int, kept: KeptFilters? = nil,
                               epilogue: (Range<Int>) -> Void = { _ in }) {
         switch forwardKernel(g) {
         case .weightsByRows:
             return forwardWeightsByRows(g, x: x, w: w, bias: bias, y: y, scratch: scratch, workers: workers, epilogue: epilogue)
         case .winograd, .inPlace:
             return forwardStrideOne(g, x: x, w: w, bias: bias, y: y, accumulate: false,
-                                    scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, epilogue: epilogue)
+                                    scratch: scratch + inPlaceOffset(g, workers: workers), workers: workers, kept: kept,
+                                    epilogue: epilogue)
         case .depthwise, .rows:
             break  // here a depthwise convolution runs as grouped GEMMs: its kernel's oracle
         }

@@ -60,9 +60,11 @@ extension ConvKernels {
     /// (ConvolutionWinograd.swift), else over the padded input by gathered rows.
     static func forwardStrideOne(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                 scratch: UnsafeMutablePointer<Float>, workers: Int, epilogue: (Range<Int>) -> Void) {
+                                 scratch: UnsafeMutablePointer<Float>, workers: Int, kept: KeptFilters? = nil,
+                                 epilogue: (Range<Int>) -> Void) {
         if runsByWinograd(g) {
-            forwardByWinograd(g, x: x, w: w, bias: bias, y: y, accumulate: accumulate, scratch: scratch, workers: workers, epilogue: epilogue)
+            forwardByWinograd(g, x: x, w: w, bias: bias, y: y, accumulate: accumulate, scratch: scratch, workers: workers,
+                              kept: kept, epilogue: epilogue)
         } else {
             forwardInPlace(g, x: x, w: w, bias: bias, y: y, accumulate: accumulate, scratch: scratch, workers: workers, epilogue: epilogue)
         }

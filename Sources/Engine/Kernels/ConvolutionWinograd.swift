@@ -109,19 +109,29 @@ extension ConvKernels {
             + workers * (winogradInputCount(g, tile) + tile.positions * winogradChunk(g, tile).tiles * roundedChannels(g.outChannels))
     }
 
+    /// Transformed filters a caller keeps across forward passes of the same weights and tile
+    /// (`winogradFilterCount` floats): an inference pass in slices transforms them for its
+    /// first slice and reuses them for the others. `ready`: they hold w's already.
+    struct KeptFilters {
+        let storage: UnsafeMutablePointer<Float>
+        let ready: Bool
+    }
+
     /// y = conv(x, w) + bias (y += that when `accumulate`), then `epilogue(rows)` on each
-    /// chunk of y's rows once written. `scratch` holds `winogradScratchCount(g, workers:)`.
+    /// chunk of y's rows once written. `scratch` holds `winogradScratchCount(g, workers:)`;
+    /// the transformed filters go there, or into `kept`.
     static func forwardByWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                  scratch: UnsafeMutablePointer<Float>, workers: Int, epilogue: (Range<Int>) -> Void) {
+                                  scratch: UnsafeMutablePointer<Float>, workers: Int, kept: KeptFilters? = nil,
+                                  epilogue: (Range<Int>) -> Void) {
         let tile = winogradTile(g)
         let (o, p, q) = (g.outChannels, g.outHeight, g.outWidth)
         let (c8, o16) = (tileChannels(g.inChannels), roundedChannels(o))
         let positions = tile.positions
         let (tilesHigh, tilesWide) = tile.tiles(g)
         let filterStride = GEMM.packedCount(k: g.inChannels, n: o)
-        let filters = scratch
-        packTransformedFilters(g, tile, w: w, into: filters)
+        let filters = kept?.storage ?? scratch
+        if kept?.ready != true { packTransformedFilters(g, tile, w: w, into: filters) }
         let chunkTiles = winogradChunk(g, tile).tiles
         let partScratch = winogradInputCount(g, tile) + positions * chunkTiles * o16
         let parts = scratch + winogradFilterCount(g, tile)

@@ -9,6 +9,17 @@ final class Conv2dOp: Operation {
     private var geometry: ConvGeometry
     private var workers = 1
     private let scratch = Tensor(shape: [0])
+    /// Winograd's transformed filters, kept while `keepsFilters` is on, and the tile they are
+    /// for (nil: not transformed yet).
+    private let keptFilters = Tensor(shape: [0])
+    private var keptTile: ConvKernels.WinogradTile?
+
+    /// Whether forward passes keep Winograd's transformed filters for the next: on only while
+    /// the weights cannot change, around the slices of one inference pass (Model), so the
+    /// first slice transforms them and the others reuse them. Turning it on or off forgets them.
+    var keepsFilters = false {
+        didSet { keptTile = nil }
+    }
 
     /// `groups` must divide both `input.channels` and `outChannels`, and the dilated kernel
     /// must fit the padded input.
@@ -38,10 +49,20 @@ final class Conv2dOp: Operation {
         scratch.reshape([ConvKernels.scratchCount(geometry, workers: workers)])
     }
 
+    /// The kept filters for this pass, when it keeps them and runs by Winograd: ready when
+    /// an earlier pass transformed them for the same tile.
+    private func filtersToKeep() -> ConvKernels.KeptFilters? {
+        guard keepsFilters, case .winograd(let tile) = ConvKernels.forwardKernel(geometry) else { return nil }
+        let ready = keptTile == tile
+        if !ready { keptFilters.reshape([ConvKernels.winogradFilterCount(geometry, tile)]) }
+        keptTile = tile
+        return ConvKernels.KeptFilters(storage: keptFilters.storage, ready: ready)
+    }
+
     func forward(_ inputs: [Tensor], _ output: Tensor, batch: Int, training: Bool) {
         prepare(batch: batch)
         ConvKernels.forward(geometry, x: inputs[0].storage, w: weight.value.storage, bias: bias?.value.storage,
-                            y: output.storage, scratch: scratch.storage, workers: workers)
+                            y: output.storage, scratch: scratch.storage, workers: workers, kept: filtersToKeep())
     }
 
     /// The kernel a forward pass over `batch` images runs (ConvKernels.forwardKernel).
@@ -61,10 +82,11 @@ final class Conv2dOp: Operation {
         prepare(batch: batch)
         if runsEpilogueByChunk {
             ConvKernels.forwardByGEMM(geometry, x: input.storage, w: weight.value.storage, bias: bias?.value.storage,
-                                      y: output.storage, scratch: scratch.storage, workers: workers, epilogue: epilogue)
+                                      y: output.storage, scratch: scratch.storage, workers: workers, kept: filtersToKeep(),
+                                      epilogue: epilogue)
         } else {
             ConvKernels.forward(geometry, x: input.storage, w: weight.value.storage, bias: bias?.value.storage,
-                                y: output.storage, scratch: scratch.storage, workers: workers)
+                                y: output.storage, scratch: scratch.storage, workers: workers, kept: filtersToKeep())
             Parallel.forRanges(batch * geometry.pixels, costPerItem: outputShape.channels, epilogue)
         }
     }

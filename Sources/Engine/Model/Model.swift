@@ -154,6 +154,11 @@ public final class Model {
     /// they were (a backward pass after an inference pass reruns the layers on them).
     private func runInSlices(_ slices: Int, steps: Int, images: Tensor) {
         let whole = batch, perImage = architecture.inputShape.count
+        // The weights stay as they are until the last slice: Winograd's filters are
+        // transformed for the first and kept for the others.
+        let convolutions = inferencePlan.steps[..<steps].compactMap { convolution(in: $0)?.1 }
+        for conv in convolutions { conv.keepsFilters = true }
+        defer { for conv in convolutions { conv.keepsFilters = false } }
         let boundary = nodes[inferencePlan.steps[steps - 1].last], outputShape = shapes[inferencePlan.steps[steps - 1].last]
         slicedOutput.reshape(outputShape.batchShape(whole))
         for s in 0..<slices {
@@ -174,11 +179,12 @@ public final class Model {
     /// How an inference pass over `batch` images runs in slices of about
     /// `inferenceSliceImages` images: their count, and how many leading steps of the plan
     /// run slice by slice. Those end at a slice boundary, and take no convolution that would
-    /// run another kernel on a slice than on the whole batch, nor one whose weights, packed
+    /// run another kernel on a slice than on the whole batch, nor one whose weights, read
     /// again for every slice (up to 4 times their size, as Winograd's 4×4 tiles transform
-    /// them), outweigh a slice's activations in and out of it: deep layers with few pixels
-    /// and many weights run on the whole batch (resnet18 at 64×64 ran 9% slower with its
-    /// second stage in slices, and as fast as whole without). Nil: the batch runs whole.
+    /// them; transformed once per pass, the first slice keeping them for the others), outweigh
+    /// a slice's activations in and out of it: deep layers with few pixels and many weights
+    /// run on the whole batch (resnet18 at 64×64 ran 9% slower with its second stage in
+    /// slices, and as fast as whole without). Nil: the batch runs whole.
     func slicing(_ batch: Int) -> (slices: Int, steps: Int)? {
         let slices = (batch + inferenceSliceImages - 1) / max(inferenceSliceImages, 1)
         guard slices > 1, let largest = sliceBoundaries.last else { return nil }
