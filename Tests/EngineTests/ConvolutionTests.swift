@@ -161,9 +161,9 @@ struct ConvolutionTests {
     /// max(1, |value|), the direct GEMM's 1.9e-5), within the suite's tolerance for every fast
     /// kernel, 1e-4. The 4×4 tiles' coefficients reach 8 and their filter transforms' ⅙ and
     /// 1/24 are inexact, so rounding grows: their largest error here is 8.6e-5 (in dw and dx;
-    /// y less; values up to 45), and they are held to 5e-4, about six times that,
-    /// still far below what a wrong coefficient or a misplaced tile gives (errors of the order
-    /// of the values).
+    /// y less; values up to 45), and they are held to 5e-4, about six times that, still far
+    /// below what a wrong coefficient or a misplaced tile gives (errors of the order of the
+    /// values).
     @Test("Winograd F(4x4, 3x3) and F(2x2, 3x3) equal the naive convolution", arguments: workerCounts)
     func winograd(workers: Int) {
         let cases = [

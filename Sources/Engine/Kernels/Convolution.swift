@@ -132,7 +132,6 @@ enum ConvKernels {
     /// `group` into `out`, with zeros where the kernel hangs over the padding.
     static func im2row(_ g: ConvGeometry, x: UnsafePointer<Float>, rows: Range<Int>, group: Int,
                        into out: UnsafeMutablePointer<Float>) {
-        guard !rows.isEmpty else { return }
         let (p, q, c, cg) = (g.outHeight, g.outWidth, g.inChannels, g.inPerGroup)
         let kernelRow = g.kernelWidth * cg
         // Where the kernel row lies inside the image, its pixels' channels are one run of x
