@@ -6,7 +6,9 @@ max |Δlogit| relative to the logits' scale of
 - dense: `oicsr predict` on the exported checkpoint against PyTorch;
 - pruned: after `oicsr prune --flops 0.3`, the checkpoint loaded back into the torchvision
   class against `oicsr predict` on it;
-- masked: that loaded model against the dense PyTorch model with the pruned channels zeroed.
+- masked: that loaded model against the dense PyTorch model with the pruned channels zeroed;
+- compensated: after `oicsr prune --flops 0.3 --compensate on`, the loaded model against the
+  zeroed dense model with the compensation computed in Python (oicsr_torch.surgery.compensate).
 
 Exits 1 when a model fails or any figure exceeds 1e-4 (said under the table), 2 without the binary.
 
@@ -25,7 +27,7 @@ from helpers import randomize  # noqa: E402
 from oicsr_torch import parity  # noqa: E402
 
 TOLERANCE = 1e-4
-COLUMNS = {"dense": "dense", "pruned": "pruned, loaded back", "masked": "pruned vs masked"}
+COLUMNS = {"dense": "dense", "pruned": "pruned, loaded back", "masked": "pruned vs masked", "compensated": "compensated"}
 MODELS = ["resnet18", "resnet50", "vgg11_bn", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121"]
 
 
@@ -33,8 +35,9 @@ def main(names):
     if not parity.binary():
         print("set OICSR_BIN to the oicsr binary", file=sys.stderr)
         return 2
-    print("| model | dense: oicsr vs PyTorch | pruned 30% FLOPs, loaded back: PyTorch vs oicsr | pruned vs dense with pruned channels zeroed |")
-    print("| --- | --- | --- | --- |")
+    print("| model | dense: oicsr vs PyTorch | pruned 30% FLOPs, loaded back: PyTorch vs oicsr | pruned vs dense with pruned channels zeroed "
+          "| compensated vs the same in PyTorch |")
+    print("| --- | --- | --- | --- | --- |")
     problems = []
     for name in names or MODELS:
         with tempfile.TemporaryDirectory(prefix="oicsr-parity-") as folder:
@@ -42,7 +45,7 @@ def main(names):
                 r = parity.compare(name, lambda: randomize(getattr(torchvision.models, name)(num_classes=10)), (3, 64, 64), folder)
             except Exception as error:  # one model's failure is reported in its row
                 problems.append(f"{name} failed")
-                print(f"| {name} | failed: {str(error).splitlines()[0][:120]} | | |", flush=True)
+                print(f"| {name} | failed: {str(error).splitlines()[0][:120]} | | | |", flush=True)
                 continue
             cells = []
             for key, what in COLUMNS.items():

@@ -4,10 +4,10 @@ For every model of a study (docs/oicsr-study.json: the checkpoints it trained, a
 late in training) and every target of 10-70% of MACs removed, with no fine-tuning and no BN
 re-estimation:
 
-- oicsr: `oicsr prune CHECKPOINT --flops T --json` with its defaults (the ranking chosen on the
-  last 2000 training images, which the study's models never saw; cap 50% of a layer's
-  channels), which evaluates the pruned model on the test set. Every oicsr figure on the page
-  comes from that output.
+- oicsr: `oicsr prune CHECKPOINT --flops T --json` with its defaults (the ranking, and whether
+  surgery compensates the removed channels, chosen on the last 2000 training images, which the
+  study's models never saw; cap 50% of a layer's channels), which evaluates the pruned model on
+  the test set. Every oicsr figure on the page comes from that output.
 - Torch-Pruning (the library itself, `pip install --no-deps torch-pruning`): the same checkpoint
   loaded into the reference PyTorch module (reference/torch_models.py), ranked by
   `MetaPruner(importance=GroupMagnitudeImportance(p=2), global_pruning=True,
@@ -240,11 +240,12 @@ def torch_pruning_at(model, architecture, target, dense_macs, groups, coupled, c
     return pruned, removed, found
 
 
-def oicsr_prune(binary, checkpoint, target, data, coupled, normalization=None):
+def oicsr_prune(binary, checkpoint, target, data, coupled, normalization=None, compensate=None):
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "pruned.safetensors")
         run = subprocess.run([binary, "prune", checkpoint, "--flops", str(target), "--data", data, "--out", out, "--json"]
-                             + (["--coupled"] if coupled else []) + (["--normalization", normalization] if normalization else []),
+                             + (["--coupled"] if coupled else []) + (["--normalization", normalization] if normalization else [])
+                             + (["--compensate", compensate] if compensate else []),
                              capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"oicsr prune {checkpoint} --flops {target}: {run.stderr.strip()}")
@@ -259,6 +260,7 @@ def main():
     parser.add_argument("--out", default="docs/selection-vs-torch-pruning", help="output path without extension (.md, .json)")
     parser.add_argument("--targets", default=",".join(str(t) for t in TARGETS))
     parser.add_argument("--normalization", help="rank oicsr's channels by this normalisation instead of its default")
+    parser.add_argument("--compensate", choices=["off", "on", "chosen"], help="oicsr's --compensate instead of its default")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--render", action="store_true", help="only write the page again from OUT.json")
     args = parser.parse_args()
@@ -283,9 +285,10 @@ def main():
             coupled = study["coupled"][architecture]
             groups = importances(model, architecture, coupled)
             for target in targets:
-                mine = oicsr_prune(args.oicsr, path, target, args.data, coupled, args.normalization)
+                mine = oicsr_prune(args.oicsr, path, target, args.data, coupled, args.normalization, args.compensate)
                 row = {"architecture": architecture, "variant": variant, "checkpoint": path, "target": target,
-                       "dense": dense, "oicsrSelection": f"{mine['criterion']}/{mine['normalization']}",
+                       "dense": dense,
+                       "oicsrSelection": f"{mine['criterion']}/{mine['normalization']}" + (" +comp" if mine.get("compensated") else ""),
                        "oicsrRemoved": mine["removedShare"], "oicsrTop1": mine["prunedTop1"], "oicsrDense": mine["denseTop1"]}
                 # "tp": the cap held, as oicsr holds it; "tpAsRun": the library's one-shot step.
                 for prefix, capped in (("tp", True), ("tpAsRun", False)):
@@ -327,12 +330,17 @@ def write_page(path, study, rows, version, normalization):
         "",
         f"Written by `scripts/compare_torch_pruning.py` from the checkpoints of `oicsr study` ({study['dataset']}, "
         f"{study['trainExamples']} training images, {study['epochs']} epochs, λ as chosen in [oicsr-study.md](oicsr-study.md)). "
-        f"Top-1 on the {study['testExamples']}-image test set, one-shot, **no fine-tuning and no BN re-estimation**.",
+        f"Top-1 on the {study['testExamples']}-image test set, one-shot, **no fine-tuning and no BN re-estimation**: "
+        "neither side sees a training image after choosing what to remove.",
         "",
         "- **oicsr**: `oicsr prune CHECKPOINT --flops T --json`, its defaults: "
-        + ("the ranking (normalisation, and the criterion where training left it open) that keeps the most top-1 "
-           "as pruned on the last 2000 training images, which the study's models never saw (see [selection.md](selection.md)); "
+        + ("the ranking (normalisation, and the criterion where training left it open), with or without compensation, "
+           "that keeps the most top-1 as pruned on the last 2000 training images, which the study's models never saw "
+           "(see [selection.md](selection.md)); "
            if calibrated else f"the fixed ranking ({', '.join(sorted({r['oicsrSelection'] for r in rows}))}); ")
+        + "compensation (`+comp` below) is part of oicsr's surgery: each removed channel's expected value, "
+        "E[max(0, N(β, γ²))] from its BatchNorm carried through ReLUs, sums and pools, is folded into the biases or "
+        "BatchNorm means of the layers that read it, from the weights alone; "
         + f"cap {MAX_PRUNING_RATIO:.0%} of a layer's channels. The oicsr figures are that command's output.",
         f"- **Torch-Pruning {version}**: `GroupMagnitudeImportance(p=2)`, global pruning, `max_pruning_ratio={MAX_PRUNING_RATIO}`, "
         "on the same checkpoint loaded into the reference PyTorch module, over the same prunable channels (the classifier "
@@ -367,7 +375,9 @@ def write_page(path, study, rows, version, normalization):
         "That ranking is one of the candidates oicsr's calibration measures, so where it is the best the two prune "
         "the same channels, or nearly. Elsewhere another normalisation keeps more: on weights that are not sparse a "
         "layer's scale says little, and on weights a regularizer has made sparse the raw energy finds the dead "
-        "channels of every layer.",
+        "channels of every layer. Most of the lead comes from compensation: a channel after BatchNorm and ReLU "
+        "averages well above zero, and removing it without folding that mean into its readers shifts every "
+        "layer after it.",
         "",
         "| model | regularizer | dense | T | oicsr | oicsr's ranking | TP | oicsr − TP | TP as run |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

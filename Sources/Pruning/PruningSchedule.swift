@@ -15,11 +15,14 @@ public struct PruningSchedule: Sendable {
     public var batchNormExamples: Int
     /// The training regularizer, used while fine-tuning every round but the last.
     public var regularizer: RegularizerChoice
+    /// Whether surgery folds the removed channels' expected values into their readers.
+    public var compensation: CompensationChoice
 
     public init(target: PruningTarget, policy: SelectionPolicy, rounds: Int = 1, fineTuning: FineTuningSettings? = nil,
-                batchNormExamples: Int = 0, regularizer: RegularizerChoice = RegularizerChoice(kind: .l2)) {
+                batchNormExamples: Int = 0, regularizer: RegularizerChoice = RegularizerChoice(kind: .l2),
+                compensation: CompensationChoice = .chosen) {
         self.target = target; self.policy = policy; self.rounds = rounds; self.fineTuning = fineTuning
-        self.batchNormExamples = batchNormExamples; self.regularizer = regularizer
+        self.batchNormExamples = batchNormExamples; self.regularizer = regularizer; self.compensation = compensation
     }
 
     /// The source's groups and the channels the first round removes.
@@ -38,25 +41,29 @@ public struct PruningSchedule: Sendable {
         public let calibration: [CalibrationScore]
         /// The number of calibration images (0: none).
         public let calibrationExamples: Int
+        /// Whether every round's surgery compensates.
+        public let compensates: Bool
 
         /// A plan chosen elsewhere (the explorer's walk).
-        public init(groups: ChannelGroups, firstRound: PruningPlan) {
+        public init(groups: ChannelGroups, firstRound: PruningPlan, compensates: Bool) {
             self.init(groups: groups, firstRound: firstRound, selection: nil, wholeTargetSteps: nil, chosen: nil, calibration: [],
-                      calibrationExamples: 0)
+                      calibrationExamples: 0, compensates: compensates)
         }
 
         init(groups: ChannelGroups, firstRound: PruningPlan, selection: Selection?, wholeTargetSteps: Int?,
-             chosen: SelectionPolicy?, calibration: [CalibrationScore], calibrationExamples: Int) {
+             chosen: SelectionPolicy?, calibration: [CalibrationScore], calibrationExamples: Int, compensates: Bool) {
             self.groups = groups; self.firstRound = firstRound; self.selection = selection; self.wholeTargetSteps = wholeTargetSteps
             self.chosen = chosen; self.calibration = calibration; self.calibrationExamples = calibrationExamples
+            self.compensates = compensates
         }
     }
 
     /// Plans the first round; fails when the model has nothing to prune or the limits stop
     /// the walk short of the whole target. Given `calibration` images and a policy with
     /// alternatives, the walk is the candidate ranking whose model, pruned to the whole
-    /// target, classifies the most of them (Calibration.swift); candidates the limits stop
-    /// short are left out. Throws `PruningError`, or `PruningCancelled` when the calibration's
+    /// target, classifies the most of them (Calibration.swift), each measured with and without
+    /// compensation when `compensation` leaves it open; candidates the limits stop short are
+    /// left out. Throws `PruningError`, or `PruningCancelled` when the calibration's
     /// progress says stop.
     public func plan(_ model: Model, calibration: Calibration? = nil) throws -> Plan {
         let groups = ChannelGroups(graph: model.graph, includeCoupled: policy.includeCoupled)
@@ -76,7 +83,11 @@ public struct PruningSchedule: Sendable {
             energies[ranking.criterion] = criterionEnergies
             let selection = walk(criterionEnergies, ranking: ranking, cost: cost, capWidths: nil)
             if let whole = selection.stepCount(toReach: target.share, widthMultiple: m, cost: cost) {
-                candidates.append(Calibration.Candidate(ranking: ranking, selection: selection, wholeTargetSteps: whole))
+                let ways = calibration == nil ? [compensation.withoutCalibration] : compensation.candidates
+                for compensates in ways {
+                    candidates.append(Calibration.Candidate(ranking: ranking, selection: selection, wholeTargetSteps: whole,
+                                                            compensates: compensates))
+                }
             } else if shortest == nil {
                 shortest = selection
             }
@@ -97,7 +108,7 @@ public struct PruningSchedule: Sendable {
         let firstSteps = rounds == 1 ? whole : selection.stepCount(toReach: target.share / Double(rounds), widthMultiple: m, cost: cost) ?? whole
         return Plan(groups: groups, firstRound: selection.plan(steps: firstSteps, widthMultiple: m), selection: selection,
                     wholeTargetSteps: whole, chosen: policy.ranked(by: chosen.ranking), calibration: scores,
-                    calibrationExamples: scores.isEmpty ? 0 : calibration?.images.count ?? 0)
+                    calibrationExamples: scores.isEmpty ? 0 : calibration?.images.count ?? 0, compensates: chosen.compensates)
     }
 
     /// What happens along the way: `evaluate` measures a state of the model (nil: not
@@ -159,7 +170,7 @@ public struct PruningSchedule: Sendable {
                 }
                 roundPlan = selection.plan(steps: count, widthMultiple: m)
             }
-            current = try Surgery.prune(current, groups: groups, plan: roundPlan)
+            current = try Surgery.prune(current, groups: groups, plan: roundPlan, compensating: plan.compensates)
             // Channel groups keep their order through surgery (no group is emptied), so the
             // round's kept indices compose with the source's.
             kept = zip(kept, roundPlan.kept).map { source, roundKept in roundKept.map { source[$0] } }
@@ -191,7 +202,8 @@ public struct PruningSchedule: Sendable {
                           rounds: rounds, widthMultiple: policy.widthMultiple > 1 ? policy.widthMultiple : nil,
                           kept: Dictionary(uniqueKeysWithValues: zip(plan.groups.groups.map(\.name), result.kept)),
                           calibration: plan.calibration.isEmpty ? nil : Recipe.PruningRun.Calibration(
-                            examples: plan.calibrationExamples, candidates: plan.calibration.count))
+                            examples: plan.calibrationExamples, candidates: plan.calibration.count),
+                          compensated: plan.compensates ? true : nil)
     }
 
     /// The walk under `ranking`, its criterion's `energies` given.

@@ -97,13 +97,16 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var kept: [String: [Int]]
         /// How the criterion and normalisation were chosen on calibration images (nil: given or fixed).
         public var calibration: Calibration?
+        /// Surgery folded the removed channels' expected values into their readers (nil: no).
+        public var compensated: Bool?
 
         public init(source: String, metric: TargetMetric, target: Double, removedShare: Double, criterion: ImportanceCriterion,
                     normalization: EnergyNormalization, coupled: Bool, rounds: Int, widthMultiple: Int? = nil, kept: [String: [Int]],
-                    calibration: Calibration? = nil) {
+                    calibration: Calibration? = nil, compensated: Bool? = nil) {
             self.source = source; self.metric = metric; self.target = target; self.removedShare = removedShare
             self.criterion = criterion; self.normalization = normalization; self.coupled = coupled
             self.rounds = rounds; self.widthMultiple = widthMultiple; self.kept = kept; self.calibration = calibration
+            self.compensated = compensated
         }
 
         /// The ranking was the best of `candidates` on the last `examples` training images.
@@ -116,7 +119,7 @@ public struct Recipe: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case source, metric, target, removedShare = "removed_share", criterion, normalization, coupled, rounds
-            case widthMultiple = "round_to", kept, calibration
+            case widthMultiple = "round_to", kept, calibration, compensated
         }
     }
 

@@ -4,10 +4,14 @@ import Engine
 // (as Distiller's thinning, but building a new model rather than editing one in place).
 // Every layer keeps the output channels and input features of its kept channels; how a
 // kind's spec and tensors shrink is its rule's (`LayerRule.resized`, `LayerRule.slice`).
+// Compensating, the removed channels' expected values are then folded into the layers that
+// read them (Compensation.swift); without it the pruned model computes what the masked model
+// computes (`PruningPlan.masks`).
 
 public enum Surgery {
     /// The pruned model. Its architecture records the new widths.
-    public static func prune(_ model: Model, groups: ChannelGroups, plan: PruningPlan) throws(ArchitectureError) -> Model {
+    public static func prune(_ model: Model, groups: ChannelGroups, plan: PruningPlan,
+                             compensating: Bool = false) throws(ArchitectureError) -> Model {
         let kept = plan.kept
         let graph = model.graph
         var architecture = graph.architecture
@@ -32,6 +36,7 @@ public enum Surgery {
                                                         keptOutputs: keptOutputs[layer.index], keptInputs: keptInputs[layer.index]))
             }
         }
+        if compensating { Compensation.fold(from: model, into: pruned, groups: groups, plan: plan) }
         return pruned
     }
 

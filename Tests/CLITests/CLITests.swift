@@ -233,9 +233,9 @@ struct CLITests {
         let convWidths: Int = model.architecture.layers.filter { $0.kind == .conv2d }.reduce(0) { $0 + $1.outChannels! }
         #expect(keptChannels == convWidths)
         #expect(recipe.fineTuning?.epochs == 1 && recipe.batchNormReestimation == 100 && recipe.training?.epochs != nil)
-        // OICSR-GL fixes the criterion: the normalisation was chosen among six, on the last 2000
-        // training images, here all 240 of them.
-        #expect(recipe.pruning?.calibration == Recipe.PruningRun.Calibration(examples: 240, candidates: EnergyNormalization.allCases.count))
+        // OICSR-GL fixes the criterion: the normalisation was chosen among six, each with and
+        // without compensation, on the last 2000 training images, here all 240 of them.
+        #expect(recipe.pruning?.calibration == Recipe.PruningRun.Calibration(examples: 240, candidates: 2 * EnergyNormalization.allCases.count))
         #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
     }
 
@@ -247,22 +247,31 @@ struct CLITests {
             #expect(run.status == 0, "\(run.stderr)")
             return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         }
-        // An L2 model leaves the criterion open: two criteria under every normalisation.
+        // An L2 model leaves the criterion open: two criteria under every normalisation, each
+        // with and without compensation.
         let calibrated = try plan("--calibrate", "50")
         let report = try #require(calibrated["calibration"] as? [String: Any])
         let candidates = try #require(report["candidates"] as? [[String: Any]])
-        #expect(report["examples"] as? Int == 50 && candidates.count == 2 * EnergyNormalization.allCases.count)
+        #expect(report["examples"] as? Int == 50 && candidates.count == 2 * 2 * EnergyNormalization.allCases.count)
         let top1 = candidates.map { $0["top1"] as? Double ?? -1 }
-        let chosen = try #require(candidates.first { ($0["ranking"] as? [String: String]) == [
-            "criterion": calibrated["criterion"] as? String ?? "", "normalization": calibrated["normalization"] as? String ?? ""] })
-        #expect(chosen["top1"] as? Double == top1.max(), "the chosen ranking keeps the most on the held-out images")
+        let chosen = try #require(candidates.first {
+            ($0["ranking"] as? [String: String]) == ["criterion": calibrated["criterion"] as? String ?? "",
+                                                     "normalization": calibrated["normalization"] as? String ?? ""]
+                && $0["compensated"] as? Bool == calibrated["compensated"] as? Bool
+        })
+        #expect(chosen["top1"] as? Double == top1.max(), "the chosen candidate keeps the most on the held-out images")
 
-        let given = try plan("--criterion", "out", "--normalization", "lamp")
+        func count(_ plan: [String: Any]) -> Int? { (plan["calibration"] as? [String: Any])?["candidates"].flatMap { ($0 as? [Any])?.count } }
+        let given = try plan("--criterion", "out", "--normalization", "lamp", "--compensate", "off")
         #expect(given["calibration"] == nil && given["criterion"] as? String == "out" && given["normalization"] as? String == "lamp")
-        let halfGiven = try plan("--normalization", "lamp", "--calibrate", "50")
-        #expect((halfGiven["calibration"] as? [String: Any])?["candidates"].map { ($0 as? [Any])?.count } == 2, "only the criterion is open")
+        #expect(given["compensated"] as? Bool == false)
+        #expect(count(try plan("--criterion", "out", "--normalization", "lamp", "--calibrate", "50")) == 2, "only compensation is open")
+        #expect(count(try plan("--normalization", "lamp", "--compensate", "on", "--calibrate", "50")) == 2, "only the criterion is open")
         let off = try plan("--calibrate", "0")
         #expect(off["calibration"] == nil && off["criterion"] as? String == "out-in" && off["normalization"] as? String == "raw")
+        #expect(off["compensated"] as? Bool == CompensationChoice.uncalibrated)
+        let bad = try w.oicsr("prune", "tiny.safetensors", "--flops", "0.3", "--compensate", "maybe", "--dry-run")
+        #expect(bad.status == 2 && bad.stderr.contains("--compensate") && bad.stderr.contains("'maybe'"), "\(bad.stderr)")
     }
 
     @Test func trainingReportsThePenalty() throws {

@@ -14,7 +14,7 @@ struct CalibrationTests {
                        images: pixels, labels: labels)
     }
 
-    @Test("every candidate is scored as an independent prune and evaluation scores it, and the best is chosen")
+    @Test("every candidate, each way of compensating, is scored as an independent prune and evaluation scores it, and the best is chosen")
     func choosesTheBestCandidate() throws {
         let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
         let images = Self.images(count: 64)
@@ -27,25 +27,31 @@ struct CalibrationTests {
             reported.append(done)
             return true
         })
-        #expect(plan.calibration.map(\.ranking) == policy.candidates)
-        #expect(reported.last == policy.candidates.count && reported == reported.sorted(), "\(reported)")
-        #expect(Set(reported).isSuperset(of: 1...policy.candidates.count))
+        // Each ranking with the compensation a plan without images uses first, then the other way.
+        let ways = [CompensationChoice.uncalibrated, !CompensationChoice.uncalibrated]
+        #expect(plan.calibration.map(\.ranking) == policy.candidates.flatMap { [$0, $0] })
+        #expect(plan.calibration.map(\.compensated) == policy.candidates.flatMap { _ in ways })
+        let count = 2 * policy.candidates.count
+        #expect(reported.last == count && reported == reported.sorted(), "\(reported)")
+        #expect(Set(reported).isSuperset(of: 1...count))
         #expect(plan.calibrationExamples == 64)
 
         for score in plan.calibration {
             let selection = GreedySelection.walk(model: model, groups: plan.groups, criterion: score.ranking.criterion,
                                                  normalization: score.ranking.normalization, metric: .flops)
             let steps = try #require(selection.stepCount(toReach: 0.4))
-            let pruned = try Surgery.prune(model, groups: plan.groups, plan: selection.plan(steps: steps))
+            let pruned = try Surgery.prune(model, groups: plan.groups, plan: selection.plan(steps: steps), compensating: score.compensated)
             let evaluation = try #require(Evaluator.evaluate(pruned, dataset: images, normalization: .identity(channels: 1)))
-            #expect(score.top1 == evaluation.top1 && score.loss == evaluation.loss, "\(score.ranking.name)")
+            #expect(score.top1 == evaluation.top1 && score.loss == evaluation.loss, "\(score.name)")
             #expect(score.removedShare == selection.removedShare(after: steps))
         }
         let chosen = try #require(plan.chosen).ranking
         let best = plan.calibration.max { ($0.top1, -$0.loss) < ($1.top1, -$1.loss) }!
-        #expect(plan.calibration.first { $0.ranking == chosen }!.top1 == best.top1)
-        // The scores differ, or the test could not tell a choice from the default.
+        #expect(plan.calibration.first { $0.ranking == chosen && $0.compensated == plan.compensates }!.top1 == best.top1)
+        // The scores differ, also between the two ways of one ranking, or the test could not
+        // tell a choice from the default.
         #expect(Set(plan.calibration.map(\.loss)).count > 1)
+        #expect(plan.calibration[0].loss != plan.calibration[1].loss)
         // The plan is the chosen walk's, and later rounds and the record use its ranking.
         let walk = GreedySelection.walk(model: model, groups: plan.groups, criterion: chosen.criterion,
                                         normalization: chosen.normalization, metric: .flops)
@@ -53,22 +59,30 @@ struct CalibrationTests {
         let result = try schedule.run(model, plan: plan, train: nil, normalization: .identity(channels: 1), events: .init())
         let record = schedule.record(result, plan: plan, source: "m.safetensors")
         #expect(record.criterion == chosen.criterion && record.normalization == chosen.normalization)
-        #expect(record.calibration == Recipe.PruningRun.Calibration(examples: 64, candidates: policy.candidates.count))
+        #expect(record.calibration == Recipe.PruningRun.Calibration(examples: 64, candidates: count))
+        #expect(record.compensated == (plan.compensates ? true : nil))
     }
 
-    @Test("without images, or with one candidate, the policy's own ranking is used and nothing is measured")
+    @Test("without images, or with one candidate, the policy's own ranking and compensation are used and nothing is measured")
     func nothingToChoose() throws {
         let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
         let target = PruningTarget(metric: .flops, share: 0.3)
         let open = SelectionPolicy(criterion: .outIn, normalization: .lamp, alternatives: SelectionPolicy.rankings(criteria: [.outIn]))
         let plain = try PruningSchedule(target: target, policy: open).plan(model)
         #expect(plain.chosen?.ranking == open.ranking && plain.calibration.isEmpty && plain.calibrationExamples == 0)
+        #expect(plain.compensates == CompensationChoice.uncalibrated)
+        #expect(try PruningSchedule(target: target, policy: open, compensation: .off).plan(model).compensates == false)
 
         let fixed = SelectionPolicy(criterion: .outIn, normalization: .lamp)
         let images = Self.images(count: 16)
-        let one = try PruningSchedule(target: target, policy: fixed).plan(model, calibration: Calibration(images: images, normalization: .identity(channels: 1)))
-        #expect(one.chosen?.ranking == fixed.ranking && one.calibration.isEmpty)
+        let calibration = Calibration(images: images, normalization: .identity(channels: 1))
+        let one = try PruningSchedule(target: target, policy: fixed, compensation: .on).plan(model, calibration: calibration)
+        #expect(one.chosen?.ranking == fixed.ranking && one.calibration.isEmpty && one.compensates)
         #expect(one.firstRound == plain.firstRound)
+        // One ranking, compensation open: the two ways are measured.
+        let two = try PruningSchedule(target: target, policy: fixed).plan(model, calibration: calibration)
+        #expect(two.calibration.map(\.ranking) == [fixed.ranking, fixed.ranking] && Set(two.calibration.map(\.compensated)) == [false, true])
+        #expect(two.firstRound == plain.firstRound)
     }
 
     @Test("a progress that says stop cancels the plan")

@@ -21,7 +21,7 @@ from .export import export
 from .groups import ChannelGroups
 from .interpret import interpret
 from .load import load
-from .surgery import zero_pruned
+from .surgery import compensate, zero_pruned
 
 
 def binary():
@@ -78,10 +78,11 @@ def relative_gap(expected, found):
 
 
 def compare(name, model_factory, shape, folder, flops=0.3, batch=4, seed=0):
-    """{"dense": ..., "pruned": ..., "masked": ...}: max |Δlogit| relative to the logits' scale
-    of the binary against PyTorch for the dense checkpoint, for the pruned one loaded back
-    into `model_factory()`, and of that loaded model against the dense PyTorch model with the
-    pruned channels zeroed."""
+    """{"dense": ..., "pruned": ..., "masked": ..., "compensated": ...}: max |Δlogit| relative
+    to the logits' scale of the binary against PyTorch for the dense checkpoint, for the pruned
+    one loaded back into `model_factory()`, and of that loaded model against the dense PyTorch
+    model with the pruned channels zeroed; and of a model pruned with compensation, loaded
+    back, against the zeroed dense model with the compensation computed here."""
     model = model_factory().eval()
     dense_path = os.path.join(folder, f"{name}.safetensors")
     traced = export(model, shape, dense_path, name=name)
@@ -93,7 +94,8 @@ def compare(name, model_factory, shape, folder, flops=0.3, batch=4, seed=0):
     data = os.path.join(folder, f"{name}-data.safetensors")
     export_data("fake", shape, 8, 8, data)
     pruned_path = os.path.join(folder, f"{name}-pruned.safetensors")
-    run("prune", dense_path, "--flops", flops, "--data", data, "--out", pruned_path, "--force")
+    # Without compensation: the pruned model must compute what the masked one computes.
+    run("prune", dense_path, "--flops", flops, "--data", data, "--out", pruned_path, "--force", "--compensate", "off")
     pruned = load(model_factory(), pruned_path).eval()
     with torch.no_grad():
         ours = pruned(x)
@@ -102,6 +104,18 @@ def compare(name, model_factory, shape, folder, flops=0.3, batch=4, seed=0):
     masked = interpret(traced.architecture, zero_pruned(traced.architecture, traced.tensors, kept)).eval()
     with torch.no_grad():
         result["masked"] = relative_gap(masked(x), ours)
+
+    compensated_path = os.path.join(folder, f"{name}-compensated.safetensors")
+    run("prune", dense_path, "--flops", flops, "--data", data, "--out", compensated_path, "--force", "--compensate", "on")
+    kept = ckpt.read(compensated_path).pruning["kept"]
+    folded = compensate(traced.architecture, traced.tensors, kept, into=zero_pruned(traced.architecture, traced.tensors, kept))
+    with torch.no_grad():
+        theirs = load(model_factory(), compensated_path).eval()(x)
+        result["compensated"] = relative_gap(interpret(traced.architecture, folded).eval()(x), theirs)
+        # How far compensation moved the logits from the uncompensated pruning of the same
+        # channels: the comparison above means something only when this is not small.
+        masked = interpret(traced.architecture, zero_pruned(traced.architecture, traced.tensors, kept)).eval()
+        result["compensation"] = relative_gap(masked(x), theirs)
     return result
 
 

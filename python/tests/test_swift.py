@@ -57,6 +57,8 @@ class SwiftLogitTests(TempDir):
         self.assertLessEqual(result["dense"], 1e-4, f"{name}: the binary's dense logits against PyTorch")
         self.assertLessEqual(result["pruned"], 1e-4, f"{name}: pruned by the binary, loaded in PyTorch, against the binary")
         self.assertLessEqual(result["masked"], 1e-4, f"{name}: pruned against dense with the pruned channels zeroed")
+        self.assertLessEqual(result["compensated"], 1e-4, f"{name}: pruned with compensation against the same computed here")
+        self.assertGreater(result["compensation"], 1e-3, f"{name}: compensation changed the pruned model's logits")
 
     def test_resnet18(self):
         self.check("resnet18")

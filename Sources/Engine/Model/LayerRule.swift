@@ -2,8 +2,8 @@
 // about it, in one place (one rule per kind, as Torch-Pruning keeps one prune function per
 // module type). `LayerKind.rule` maps every kind to its rule with an exhaustive switch, and
 // the requirements below have no defaults but `slice`, so a kind cannot be added without
-// saying how it is shaped, what it costs, how channels flow through it and how surgery
-// resizes it.
+// saying how it is shaped, what it costs, how channels flow through it, what it does to a
+// channel's expected value and how surgery resizes it.
 
 public protocol LayerRule: Sendable {
     /// Fields beyond `name`, `kind`, `inputs` and `in` that this kind accepts.
@@ -17,6 +17,10 @@ public protocol LayerRule: Sendable {
     func cost(_ layer: ResolvedLayer) -> CostForm
     /// How channels go from the inputs to the output (what pruning one of them touches).
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow
+    /// Each output channel's expected mean and variance in inference, given the inputs' and
+    /// the layer's tensors (in `Model.tensors(ofLayer:)` order); NaN where the kind cannot
+    /// tell (ChannelMoments.swift).
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments
     /// The forward/backward implementation. `seed` feeds layers that draw random numbers.
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation
     /// The layer as written once surgery leaves it `outputChannels` (the common field `in` is

@@ -11,14 +11,18 @@ public struct SelectionSettings: Hashable, Sendable {
     public var target: Double
     /// Channels of the walk taken: the cursor that [ and ] move one at a time.
     public var steps: Int
+    /// Surgery folds the removed channels' expected values into their readers
+    /// (Pruning/Compensation.swift); the calibration (N) chooses it with the ranking.
+    public var compensates: Bool
 
     public init(criterion: ImportanceCriterion, normalization: EnergyNormalization = .standard,
-                coupled: Bool = false, target: Double = 0, steps: Int = 0) {
+                coupled: Bool = false, target: Double = 0, steps: Int = 0, compensates: Bool = CompensationChoice.uncalibrated) {
         self.criterion = criterion
         self.normalization = normalization
         self.coupled = coupled
         self.target = target
         self.steps = steps
+        self.compensates = compensates
     }
 
     /// What the walk depends on (not where it stops).

@@ -14,6 +14,7 @@ public enum JobOutcome: Sendable {
     case fineTuned(model: Int, EvaluationSummary)
     case saved(model: Int, path: String)
     case sensitivity(SensitivityTable)
-    /// The ranking that kept the most on `examples` calibration images at `target`, among `scores`.
-    case calibrated(Ranking, scores: [CalibrationScore], examples: Int, target: Double)
+    /// The ranking, and whether surgery compensates, that kept the most on `examples`
+    /// calibration images at `target`, among `scores`.
+    case calibrated(Ranking, compensates: Bool, scores: [CalibrationScore], examples: Int, target: Double)
 }

@@ -65,7 +65,8 @@ enum Jobs {
         context.report(share: 0, phase: "surgery")
         let model = try dense.model()
         let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: removedShare), policy: settings.policy())
-        let start = PruningSchedule.Plan(groups: ChannelGroups(graph: model.graph, includeCoupled: settings.coupled), firstRound: plan)
+        let start = PruningSchedule.Plan(groups: ChannelGroups(graph: model.graph, includeCoupled: settings.coupled), firstRound: plan,
+                                         compensates: settings.compensates)
         let result = try schedule.run(model, plan: start, train: nil, normalization: dense.info.normalization, events: .init())
         let pruned = result.model
         let cost = pruned.graph.cost
@@ -158,7 +159,7 @@ enum Jobs {
                 return !context.isCancelled
             })
         } catch is PruningCancelled { throw JobCancelled() }
-        return JobResult(outcome: .calibrated(plan.chosen?.ranking ?? policy.ranking, scores: plan.calibration,
+        return JobResult(outcome: .calibrated(plan.chosen?.ranking ?? policy.ranking, compensates: plan.compensates, scores: plan.calibration,
                                               examples: plan.calibrationExamples, target: target))
     }
 

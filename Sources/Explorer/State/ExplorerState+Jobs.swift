@@ -287,15 +287,17 @@ extension ExplorerState {
         case .sensitivity(let table):
             sensitivity = table
             message = Message(.info, "sensitivity measured on \(table.examples) test images: the top-1 column and view 3")
-        case .calibrated(let ranking, let scores, let examples, let target):
-            let before = settings.ranking
-            guard let best = scores.first(where: { $0.ranking == ranking }) else {
+        case .calibrated(let ranking, let compensates, let scores, let examples, let target):
+            let before = (ranking: settings.ranking, compensates: settings.compensates)
+            guard let best = scores.first(where: { $0.ranking == ranking && $0.compensated == compensates }) else {
                 message = Message(.info, "only \(ranking.name) can reach \(Format.percent(target)); nothing to choose")
                 break
             }
-            useRanking(ranking)
-            let was = scores.first { $0.ranking == before }.map { "; \(before.name) kept \(Format.percent($0.top1, decimals: 1))" } ?? ""
-            message = Message(.info, "\(ranking.name) keeps the most at \(Format.percent(target)), \(Format.percent(best.top1, decimals: 1)) of the last \(examples) training images as pruned, of \(scores.count) rankings" + (ranking == before ? "" : was))
+            useRanking(ranking, compensating: compensates)
+            let same = ranking == before.ranking && compensates == before.compensates
+            let was = scores.first { $0.ranking == before.ranking && $0.compensated == before.compensates }
+                .map { "; \($0.name) kept \(Format.percent($0.top1, decimals: 1))" } ?? ""
+            message = Message(.info, "\(best.name) keeps the most at \(Format.percent(target)), \(Format.percent(best.top1, decimals: 1)) of the last \(examples) training images as pruned, of \(scores.count) candidates" + (same ? "" : was))
         }
     }
 }

@@ -176,8 +176,8 @@ extension ExplorerState {
     }
 
     /// Ranks by `ranking` from now on (undoable), the cursor where the target falls on its walk.
-    mutating func useRanking(_ ranking: Ranking) {
-        retarget { $0.criterion = ranking.criterion; $0.normalization = ranking.normalization }
+    mutating func useRanking(_ ranking: Ranking, compensating: Bool) {
+        retarget { $0.criterion = ranking.criterion; $0.normalization = ranking.normalization; $0.compensates = compensating }
     }
 
     mutating func switchCoupled() {

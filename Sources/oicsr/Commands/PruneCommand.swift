@@ -17,14 +17,19 @@ enum PruneCommand {
         static let batchNormExamples = Option.count("bn-recalibrate", default: 0, minimum: 0,
                                                     help: "re-estimate BatchNorm statistics on N training images after pruning (0: off)")
         static let calibration = Option.count("calibrate", placeholder: "N", default: 2000, minimum: 0,
-                                              help: "choose the criterion and normalisation not given by top-1 on the last N training images, each candidate pruned to the target (0: the defaults)")
+                                              help: "choose the criterion, normalisation and compensation not given by top-1 on the last N training images, each candidate pruned to the target (0: the defaults)")
+        static let compensation = Option<CompensationChoice>.choice(
+            "compensate", placeholder: "WHEN", default: .chosen,
+            defaultDescription: "chosen with the ranking on calibration images (--calibrate), else \(CompensationChoice.uncalibrated ? "on" : "off")",
+            help: "fold each removed channel's expected value, from its BatchNorm, into the layers that read it")
         static let out = Option.text("out", placeholder: "FILE", help: "where to write the pruned checkpoint (required unless --dry-run)")
         static let dryRun = Flag(name: "dry-run", help: "print the plan and write nothing")
         static let json = Flag(name: "json", help: "print the result as JSON")
 
         static let targetDeclarations: [OptionDeclaration] = targets.map { $0.1.declaration }
-        static let repairDeclarations: [OptionDeclaration] = [calibration.declaration, rounds.declaration, fineTuneEpochs.declaration,
-                                                              learningRate.declaration, batchNormExamples.declaration]
+        static let repairDeclarations: [OptionDeclaration] = [calibration.declaration, compensation.declaration, rounds.declaration,
+                                                              fineTuneEpochs.declaration, learningRate.declaration,
+                                                              batchNormExamples.declaration]
         static let outputDeclarations: [OptionDeclaration] = [seed.declaration, out.declaration, OutputOptions.force.declaration,
                                                               dryRun.declaration, json.declaration]
         static let spec = CommandSpec(
@@ -37,10 +42,11 @@ enum PruneCommand {
                 checkpoint's regularizer, repeat; the last round fine-tunes without it. The cap is
                 cumulative over rounds. MACs are multiply-accumulates of conv and linear layers per input.
                 The models are evaluated on the test split when the data fits them (--data, else the default).
-                Unless both --criterion and --normalization are given, every candidate ranking prunes a
-                copy to the target and the one that keeps the most top-1 on the last --calibrate training
-                images is used (docs/selection.md): held out when the model was trained on the ones before
-                them; never the test set. Without data that fits, the defaults are.
+                Unless --criterion, --normalization and --compensate are all given, every candidate ranking
+                prunes a copy to the target, with and without compensation where that is open, and the one
+                that keeps the most top-1 on the last --calibrate training images is used (docs/selection.md):
+                held out when the model was trained on the ones before them; never the test set. Without
+                data that fits, the defaults are.
                 """)
 
         let checkpoint: String
@@ -49,6 +55,7 @@ enum PruneCommand {
         let fineTuning: FineTuningSettings?
         let batchNormExamples: Int
         let calibrationExamples: Int
+        let compensation: CompensationChoice
         let selection: SelectionOptions
         let data: DataOptions
         let output: OutputOptions?
@@ -72,6 +79,7 @@ enum PruneCommand {
             fineTuning = epochs == 0 ? nil : FineTuningSettings(epochs: epochs, learningRate: Float(learningRate), seed: UInt64(seed))
             batchNormExamples = try arguments.value(Self.batchNormExamples)
             calibrationExamples = try arguments.value(Self.calibration)
+            compensation = try arguments.value(Self.compensation)
             selection = try SelectionOptions(arguments)
             data = try DataOptions(arguments)
             json = arguments.flag(Self.json)
@@ -105,6 +113,8 @@ enum PruneCommand {
         var groups: [GroupPlan]
         var criterion: String
         var normalization: String
+        /// Whether surgery folded the removed channels' expected values into their readers.
+        var compensated: Bool
         /// The candidates measured on calibration images when the ranking was chosen that way.
         var calibration: CalibrationReport?
         var denseTop1: Double?
@@ -125,8 +135,8 @@ enum PruneCommand {
         let source = try TrainedCheckpoint.load(options.checkpoint)
         let schedule = PruningSchedule(target: options.target, policy: options.selection.policy(for: source.recipe), rounds: options.rounds,
                                        fineTuning: options.fineTuning, batchNormExamples: options.batchNormExamples,
-                                       regularizer: source.recipe.regularizer.choice)
-        let calibrates = options.calibrationExamples > 0 && schedule.policy.candidates.count > 1
+                                       regularizer: source.recipe.regularizer.choice, compensation: options.compensation)
+        let calibrates = options.calibrationExamples > 0 && schedule.policy.candidates.count * options.compensation.ways > 1
         let data = try evaluationData(options, model: source.model, repairs: options.fineTuning != nil || options.batchNormExamples > 0,
                                       purpose: options.output == nil ? (calibrates ? "calibration" : nil) : "evaluation")
         let progress = ProgressLine()
@@ -154,7 +164,7 @@ enum PruneCommand {
                           removedShare: selection.removedShare(after: steps, widthMultiple: policy.widthMultiple, cost: cost),
                           before: selection.before, after: after, groups: groupPlans(plan.groups, kept),
                           criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue,
-                          calibration: calibrationReport), json: options.json)
+                          compensated: plan.compensates, calibration: calibrationReport), json: options.json)
             return
         }
 
@@ -204,7 +214,7 @@ enum PruneCommand {
             checkpoint: source.path, metric: options.target.metric.rawValue, target: options.target.share,
             removedShare: result.removedShare(options.target.metric), before: result.before, after: result.after,
             groups: groupPlans(plan.groups, result.kept), criterion: policy.criterion.rawValue, normalization: policy.normalization.rawValue,
-            calibration: calibrationReport, denseTop1: dense?.top1, prunedTop1: result.evaluations[.asPruned]?.top1,
+            compensated: plan.compensates, calibration: calibrationReport, denseTop1: dense?.top1, prunedTop1: result.evaluations[.asPruned]?.top1,
             recalibratedTop1: result.evaluations[.afterBatchNormReestimation]?.top1,
             finetunedTop1: result.evaluations[.afterFineTuning]?.top1, evaluatedOn: data?.test.name, out: output.path), json: options.json)
     }
@@ -237,12 +247,14 @@ enum PruneCommand {
     static func report(_ result: Result, json: Bool) {
         if json { Console.printJSON(result); return }
         let change = { (a: Int, b: Int) in String(format: "%@ → %@ (%+.1f%%)", a.formatted(), b.formatted(), (Double(b) / Double(a) - 1) * 100) }
-        print("\(result.checkpoint): \(result.criterion) energies, \(result.normalization) normalisation")
+        print("\(result.checkpoint): \(result.criterion) energies, \(result.normalization) normalisation"
+              + (result.compensated ? ", removed channels compensated" : ""))
         if let calibration = result.calibration, let best = calibration.candidates.first(where: {
-            $0.ranking.criterion.rawValue == result.criterion && $0.ranking.normalization.rawValue == result.normalization }) {
-            print(String(format: "  the best of %d rankings on the last %d training images: top-1 %@ there as pruned (the default %@: %@)",
+            $0.ranking.criterion.rawValue == result.criterion && $0.ranking.normalization.rawValue == result.normalization
+                && $0.compensated == result.compensated }) {
+            print(String(format: "  the best of %d candidates on the last %d training images: top-1 %@ there as pruned (the default %@: %@)",
                          calibration.candidates.count, calibration.examples, Format.percent(best.top1, decimals: 2),
-                         calibration.candidates[0].ranking.name, Format.percent(calibration.candidates[0].top1, decimals: 2)))
+                         calibration.candidates[0].name, Format.percent(calibration.candidates[0].top1, decimals: 2)))
         }
         print("MACs        " + change(result.before.macs, result.after.macs))
         print("parameters  " + change(result.before.parameters, result.after.parameters))

@@ -95,6 +95,8 @@ enum StudyCommand {
         var stage: String
         var criterion: String
         var normalization: String
+        /// Surgery compensated (absent in results written before compensation: no).
+        var compensated: Bool?
         var target: Double
         var macsRemoved: Double
         var validationTop1: Double
@@ -203,7 +205,7 @@ enum StudyCommand {
             let resultsPath = cache.runFolder + "/validation.json"
             if let saved = FileManager.default.contents(atPath: resultsPath),
                let part = try? JSONDecoder().decode(Phase.self, from: saved), part.quick == options.quick, part.validation == validation.count,
-               part.targets == selectionTargets(quick: options.quick) {
+               part.targets == selectionTargets(quick: options.quick), part.selection.contains(where: { $0.compensated == true }) {
                 sweep += part.sweep; selection += part.selection; lambda[architecture.name] = part.lambda
                 log.line("\(architecture.name): validation figures from \(resultsPath)")
                 continue
@@ -250,11 +252,15 @@ enum StudyCommand {
                         for criterion in variant.criteria {
                             for n in EnergyNormalization.allCases {
                                 for target in selectionTargets(quick: options.quick) {
-                                    let m = try probe.measure(criterion, n, target: target) { try validate($0, "selection \(trained.key)") }
-                                    selection.append(SelectionPoint(architecture: architecture.name, model: "\(architecture.name) \(trained.key)",
-                                                                    variant: variant.name, lambda: value, stage: trained.stage.rawValue,
-                                                                    criterion: criterion.rawValue, normalization: n.rawValue, target: target,
-                                                                    macsRemoved: m.macsRemoved, validationTop1: m.top1))
+                                    for compensating in [false, true] {
+                                        let m = try probe.measure(criterion, n, target: target, compensating: compensating) {
+                                            try validate($0, "selection \(trained.key)")
+                                        }
+                                        selection.append(SelectionPoint(
+                                            architecture: architecture.name, model: "\(architecture.name) \(trained.key)", variant: variant.name,
+                                            lambda: value, stage: trained.stage.rawValue, criterion: criterion.rawValue, normalization: n.rawValue,
+                                            compensated: compensating, target: target, macsRemoved: m.macsRemoved, validationTop1: m.top1))
+                                    }
                                 }
                             }
                         }
@@ -285,7 +291,7 @@ enum StudyCommand {
                 let criterion = standard.criterion(for: variant)
                 let policy = SelectionPolicy(criterion: .matching(variant.kind), alternatives: SelectionPolicy.rankings(criteria: variant.criteria),
                                              includeCoupled: cache.coupled)
-                func calibrated(_ target: Double) throws -> (model: Model, macsRemoved: Double, ranking: Ranking) {
+                func calibrated(_ target: Double) throws -> (model: Model, macsRemoved: Double, ranking: String) {
                     let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target), policy: policy)
                     let plan: PruningSchedule.Plan
                     do {
@@ -294,16 +300,17 @@ enum StudyCommand {
                             return !Interruption.isRequested
                         })
                     } catch is PruningCancelled { throw Interrupted() }
-                    return (try Surgery.prune(model, groups: plan.groups, plan: plan.firstRound),
-                            plan.selection!.removedShare(after: plan.wholeTargetSteps!), plan.chosen!.ranking)
+                    return (try Surgery.prune(model, groups: plan.groups, plan: plan.firstRound, compensating: plan.compensates),
+                            plan.selection!.removedShare(after: plan.wholeTargetSteps!), plan.chosen!.ranking.name + (plan.compensates ? " +comp" : ""))
                 }
                 for target in options.quick ? [0.3, 0.5] : targets {
-                    let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target)
+                    let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target,
+                                                             compensating: standard.compensates == true)
                     let top1 = try log.evaluate(pruned, data.test, normalization, "\(variant.name) \(Int(target * 100))%").top1
                     let chosen = try calibrated(target)
                     let chosenTop1 = try log.evaluate(chosen.model, data.test, normalization, "\(variant.name) \(Int(target * 100))% calibrated").top1
                     points.append(TestPoint(architecture: name, variant: variant.name, target: target, macsRemoved: removed, prunedTop1: top1,
-                                            calibratedSelection: chosen.ranking.name, calibratedMacsRemoved: chosen.macsRemoved,
+                                            calibratedSelection: chosen.ranking, calibratedMacsRemoved: chosen.macsRemoved,
                                             calibratedTop1: chosenTop1))
                 }
                 let t0 = Date()
@@ -317,10 +324,10 @@ enum StudyCommand {
                     throw Interrupted()
                 }
                 let after = try log.evaluate(pruned, data.test, normalization, "\(variant.name) fine-tuned").top1
-                finetunes.append(FineTune(architecture: name, variant: variant.name, selection: ranking.name, macsRemoved: removed,
+                finetunes.append(FineTune(architecture: name, variant: variant.name, selection: ranking, macsRemoved: removed,
                                           prunedTop1: before, finetunedTop1: after, seconds: Date().timeIntervalSince(t0)))
                 log.line(String(format: "%@ %@ at 50%%: %.2f%% as pruned (%@), %.2f%% after one epoch", name, variant.name, before * 100,
-                                ranking.name, after * 100))
+                                ranking, after * 100))
             }
         }
 

@@ -4,12 +4,18 @@ import Pruning
 
 /// One-shot pruning of a model by one selection, measured: the greedy walk is run once per
 /// (criterion, normalisation) and cut at each target; a pruned model is evaluated once per
-/// distinct plan (on strongly regularized weights several selections take the same channels).
+/// distinct plan and compensation (on strongly regularized weights several selections take
+/// the same channels).
 final class PruningProbe {
     let model: Model
     let groups: ChannelGroups
     private var walks: [String: Selection] = [:]
-    private var measured: [[[Int]]: Double] = [:]
+    private var measured: [Measured: Double] = [:]
+
+    private struct Measured: Hashable {
+        let kept: [[Int]]
+        let compensated: Bool
+    }
 
     /// `coupled`: offer the residual channels joined across a stage too.
     init(_ model: Model, coupled: Bool) {
@@ -31,26 +37,30 @@ final class PruningProbe {
         return selection
     }
 
-    /// The model pruned to `target` of MACs removed, and its top-1 on `data` as `evaluate` measures it.
-    func measure(_ criterion: ImportanceCriterion, _ normalization: EnergyNormalization, target: Double,
+    /// The model pruned to `target` of MACs removed (surgery compensating or not), and its
+    /// top-1 as `evaluate` measures it.
+    func measure(_ criterion: ImportanceCriterion, _ normalization: EnergyNormalization, target: Double, compensating: Bool = false,
                  evaluate: (Model) throws -> Double) throws -> (macsRemoved: Double, top1: Double) {
         let selection = walk(criterion, normalization)
         guard let steps = selection.stepCount(toReach: target) else {
             throw RuntimeFailure(description: "the 50% cap stops \(model.architecture.name) at \(String(format: "%.1f", selection.reachableShare * 100))% of MACs removed, short of \(Int(target * 100))%")
         }
         let plan = selection.plan(steps: steps)
-        if let top1 = measured[plan.kept] { return (selection.removedShare(after: steps), top1) }
-        let top1 = try evaluate(try Surgery.prune(model, groups: groups, plan: plan))
-        measured[plan.kept] = top1
+        let key = Measured(kept: plan.kept, compensated: compensating)
+        if let top1 = measured[key] { return (selection.removedShare(after: steps), top1) }
+        let top1 = try evaluate(try Surgery.prune(model, groups: groups, plan: plan, compensating: compensating))
+        measured[key] = top1
         return (selection.removedShare(after: steps), top1)
     }
 
-    func pruned(_ criterion: ImportanceCriterion, _ normalization: EnergyNormalization, target: Double) throws -> (model: Model, macsRemoved: Double) {
+    func pruned(_ criterion: ImportanceCriterion, _ normalization: EnergyNormalization, target: Double,
+                compensating: Bool) throws -> (model: Model, macsRemoved: Double) {
         let selection = walk(criterion, normalization)
         guard let steps = selection.stepCount(toReach: target) else {
             throw RuntimeFailure(description: "the 50% cap stops \(model.architecture.name) at \(String(format: "%.1f", selection.reachableShare * 100))% of MACs removed, short of \(Int(target * 100))%")
         }
-        return (try Surgery.prune(model, groups: groups, plan: selection.plan(steps: steps)), selection.removedShare(after: steps))
+        return (try Surgery.prune(model, groups: groups, plan: selection.plan(steps: steps), compensating: compensating),
+                selection.removedShare(after: steps))
     }
 }
 
@@ -60,16 +70,20 @@ enum SelectionChoice {
     /// does not fix one. L2 fixes none. GL shrinks each filter, but a selection removes the
     /// whole out-in channel (filter, BatchNorm and the consumers' input slices), so whether its
     /// models rank better by the filter or by the whole channel is measured too. OICSR-GL and
-    /// L1-BN regularize exactly what their criteria measure.
+    /// L1-BN regularize exactly what their criteria measure. Surgery compensates or not
+    /// (Pruning/Compensation.swift).
     struct Candidate: Hashable, Codable {
         var normalization: EnergyNormalization
         var l2Criterion: ImportanceCriterion
         var glCriterion: ImportanceCriterion
+        /// Absent in results written before compensation: false.
+        var compensates: Bool?
         var name: String {
             var unfixed: [String] = []
             if l2Criterion != .outChannel { unfixed.append("l2: \(l2Criterion.rawValue)") }
             if glCriterion != .outChannel { unfixed.append("gl: \(glCriterion.rawValue)") }
             return normalization.rawValue + (unfixed.isEmpty ? "" : " (\(unfixed.joined(separator: ", ")))")
+                + (compensates == true ? " +comp" : "")
         }
 
         /// The criterion this candidate ranks `variant`'s models by.
@@ -84,8 +98,12 @@ enum SelectionChoice {
 
     static var candidates: [Candidate] {
         let unfixed = [ImportanceCriterion.outChannel, .outIn]
-        return unfixed.flatMap { l2 in
-            unfixed.flatMap { gl in EnergyNormalization.allCases.map { Candidate(normalization: $0, l2Criterion: l2, glCriterion: gl) } }
+        return [false, true].flatMap { compensates in
+            unfixed.flatMap { l2 in
+                unfixed.flatMap { gl in
+                    EnergyNormalization.allCases.map { Candidate(normalization: $0, l2Criterion: l2, glCriterion: gl, compensates: compensates) }
+                }
+            }
         }
     }
 
@@ -106,13 +124,13 @@ enum SelectionChoice {
         var table: [String: Double] = [:]
         var cases: Set<String> = []
         for r in results {
-            table["\(r.model)|\(r.target)|\(r.criterion)|\(r.normalization)"] = r.validationTop1
+            table["\(r.model)|\(r.target)|\(r.criterion)|\(r.normalization)|\(r.compensated == true)"] = r.validationTop1
             cases.insert("\(r.model)|\(r.target)")
         }
         let variants = Dictionary(results.map { ($0.model, $0.variant) }, uniquingKeysWith: { a, _ in a })
         func value(_ c: Candidate, _ model: String, _ target: String) -> Double? {
             guard let variant = variants[model].flatMap(Variant.init(name:)) else { return nil }
-            return table["\(model)|\(target)|\(c.criterion(for: variant).rawValue)|\(c.normalization.rawValue)"]
+            return table["\(model)|\(target)|\(c.criterion(for: variant).rawValue)|\(c.normalization.rawValue)|\(c.compensates == true)"]
         }
         let all = candidates
         let ordered = cases.sorted()

@@ -164,18 +164,22 @@ enum StudyReport {
             leaves differ in scale and sparsity from layer to layer and from model to model. So when the user
             names neither criterion nor normalisation, `oicsr prune` **calibrates**: it prunes a copy of the
             model to the target by every candidate ranking (every normalisation, and the criteria the model's
-            training left open: `out` and `out-in` after L2 or GL), measures each copy as pruned on calibration
-            images (`--calibrate N`: the last N = 2000 training images, held out when the model was trained on
-            the ones before them; never the test set), and keeps the ranking whose copy classifies the most of
-            them. Candidates that take the same channels are measured once; on the models below it takes three
-            to five seconds (twelve candidates, 2000 images). How it compares with the fixed ranking on the
-            test set is in [oicsr-study.md](oicsr-study.md), and with Torch-Pruning in
-            [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md).
+            training left open: `out` and `out-in` after L2 or GL), each both without and with **compensation**
+            (`+comp`: surgery folds each removed channel's expected value, E[max(0, N(β, γ²))] from its BatchNorm
+            carried through ReLUs, sums and pools, into the biases or BatchNorm means of the layers that read it,
+            so that what they lose is the channel's variation, not its mean; from the weights alone, no data),
+            measures each copy as pruned on calibration images (`--calibrate N`: the last N = 2000 training
+            images, held out when the model was trained on the ones before them; never the test set), and keeps
+            the candidate whose copy classifies the most of them. Candidates that take the same channels are
+            measured once each way; on the models below it takes five to ten seconds (24 candidates, 2000
+            images). How it compares with the fixed ranking on the test set is in [oicsr-study.md](oicsr-study.md),
+            and with Torch-Pruning in [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md).
 
             Without calibration images that fit the model (`oicsr energies`, the explorer's walk until `N`
             asks for the calibration) the ranking is fixed: the default below (`EnergyNormalization.standard`,
-            and the criterion of models trained with L2 or GL, `ImportanceCriterion.matching`), which is also
-            the first candidate a calibration prefers among equals. It is chosen on the validation split
+            the criterion of models trained with L2 or GL, `ImportanceCriterion.matching`, and compensation,
+            `CompensationChoice.uncalibrated`), which is also the first candidate a calibration prefers among
+            equals. It is chosen on the validation split
             (\(r.validationExamples) training images held out),
             never on the test set, over \(models) models: \(r.architectures.joined(separator: " and ")), each regularizer with each
             optimiser, at the chosen λ, after the first epoch (early) and at the end (late).
@@ -183,7 +187,7 @@ enum StudyReport {
             Models trained with OICSR-GL are ranked by the out-in channel and those trained with L1-BN by |γ|,
             what their training regularized. L2 fixes no criterion, and GL shrinks filters while a selection removes
             whole out-in channels: for both, the filter with its BatchNorm (`out`) or the whole out-in channel
-            is part of the choice (a name says where it is not `out`).
+            is part of the choice (a name says where it is not `out`), and so is compensation (`+comp`).
 
             A candidate's score is its mean validation top-1 over every model and target; regret is the shortfall
             from the best candidate on the same model and target. Ties in the mean go to the smaller worst regret.
@@ -204,13 +208,16 @@ enum StudyReport {
         md += "\n## At 50% of MACs removed, per model (validation top-1, every criterion measured)\n\n"
         let normalizations = EnergyNormalization.allCases.map(\.rawValue)
         md += "| model | criterion | " + normalizations.joined(separator: " | ") + " |\n| --- | --- |" + String(repeating: " --- |", count: normalizations.count) + "\n"
-        let keys = Array(Set(r.selection.map { "\($0.model)|\($0.criterion)" })).sorted()
+        let keys = Array(Set(r.selection.map { "\($0.model)|\($0.criterion)|\($0.compensated == true)" })).sorted()
         for key in keys {
             let parts = key.split(separator: "|").map(String.init)
             let row = normalizations.map { n in
-                r.selection.first { $0.model == parts[0] && $0.criterion == parts[1] && $0.normalization == n && abs($0.target - 0.5) < 1e-9 }.map { pct($0.validationTop1) } ?? "–"
+                r.selection.first {
+                    $0.model == parts[0] && $0.criterion == parts[1] && String($0.compensated == true) == parts[2] && $0.normalization == n
+                        && abs($0.target - 0.5) < 1e-9
+                }.map { pct($0.validationTop1) } ?? "–"
             }
-            md += "| \(parts[0]) | \(parts[1]) | " + row.joined(separator: " | ") + " |\n"
+            md += "| \(parts[0]) | \(parts[1])\(parts[2] == "true" ? " +comp" : "") | " + row.joined(separator: " | ") + " |\n"
         }
         md += """
 

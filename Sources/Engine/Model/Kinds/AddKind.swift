@@ -17,6 +17,9 @@ struct AddRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .joins(residual: true) }
 
+    /// The two summands taken as independent.
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments { inputs[0] + inputs[1] }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation { AddOp(input: layer.input) }
 
     func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }

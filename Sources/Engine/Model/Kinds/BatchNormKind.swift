@@ -17,6 +17,10 @@ struct BatchNormRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: true) }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments {
+        .normalized(scale: tensors[0], shift: tensors[1])
+    }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         BatchNorm2dOp(name: layer.name, input: layer.input, eps: Float(layer.spec.eps ?? Double(BatchNorm2dOp.defaultEps)),
                       momentum: Float(layer.spec.momentum ?? Double(BatchNorm2dOp.defaultMomentum)))

@@ -24,6 +24,10 @@ struct ConcatRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .concatenates }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments {
+        ChannelMoments(mean: inputs.flatMap(\.mean), variance: inputs.flatMap(\.variance))
+    }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation { ConcatOp(inputs: layer.inputs) }
 
     func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }

@@ -49,6 +49,10 @@ struct Conv2dRule: LayerRule {
         return (layer.spec.groups ?? 1) == 1 ? .opens : .fixes(reason: "grouped convolution")
     }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments {
+        .unknown(layer.output.channels)
+    }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         let spec = layer.spec
         return Conv2dOp(name: spec.name, input: layer.input, outChannels: spec.outChannels!, kernel: spec.kernel!,

@@ -20,6 +20,8 @@ struct DropoutRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments { inputs[0] }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         let p = Float(layer.spec.p ?? 0.5)
         switch kind {

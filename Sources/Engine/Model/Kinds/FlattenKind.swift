@@ -11,6 +11,10 @@ struct FlattenRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .flattens }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments {
+        layer.input.isFlat ? inputs[0] : inputs[0].repeated(layer.input.pixels)
+    }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation { FlattenOp(input: layer.input) }
 
     func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }

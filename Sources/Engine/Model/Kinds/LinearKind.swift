@@ -17,6 +17,10 @@ struct LinearRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .opens }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments {
+        .unknown(layer.output.channels)
+    }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         LinearOp(name: layer.name, inFeatures: layer.input.channels, outFeatures: layer.spec.outChannels!, bias: layer.spec.hasBias)
     }

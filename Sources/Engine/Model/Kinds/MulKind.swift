@@ -20,6 +20,10 @@ struct MulRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .joins(residual: false) }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments {
+        .unknown(layer.output.channels)
+    }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation { MulOp(input: layer.inputs[0], gate: layer.inputs[1]) }
 
     func resized(_ spec: LayerSpec, outputChannels: Int) -> LayerSpec { spec }

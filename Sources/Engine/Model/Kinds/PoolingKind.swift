@@ -23,6 +23,11 @@ struct PoolingRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
 
+    /// An average keeps the mean (and at most the variance). A window's maximum is at least
+    /// its values' mean: the moments passed on understate it, so what surgery folds in for a
+    /// removed channel after a max-pool errs towards folding too little.
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments { inputs[0] }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         let spec = layer.spec
         let kernel = spec.kernel!, stride = spec.stride ?? kernel, padding = spec.padding ?? 0, ceil = spec.ceil ?? false
@@ -53,6 +58,8 @@ struct AdaptiveAveragePoolRule: LayerRule {
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
 
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments { inputs[0] }
+
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation {
         AdaptiveAvgPoolOp(input: layer.input, outHeight: layer.output.height, outWidth: layer.output.width)
     }
@@ -73,6 +80,8 @@ struct GlobalAveragePoolRule: LayerRule {
     func cost(_ layer: ResolvedLayer) -> CostForm { .free }
 
     func channelFlow(_ layer: ResolvedLayer) -> ChannelFlow { .passes(weighted: false) }
+
+    func moments(_ layer: ResolvedLayer, inputs: [ChannelMoments], tensors: [[Float]]) -> ChannelMoments { inputs[0] }
 
     func makeOperation(_ layer: ResolvedLayer, seed: UInt64) -> any Operation { GlobalAvgPoolOp(input: layer.input) }
 
