@@ -299,9 +299,18 @@ def main():
                       f"torch-pruning {row['tpTop1']:.2%} at {row['tpRemoved']:.2%} (as run: {row['tpAsRunTop1']:.2%} "
                       f"at {row['tpAsRunRemoved']:.2%})", file=sys.stderr)
     with open(args.out + ".json", "w") as f:
-        json.dump({"torchPruning": getattr(tp, "__version__", "?"), "torch": torch.__version__, "normalization": args.normalization, "rows": rows,
+        json.dump({"torchPruning": library_version(tp), "torch": torch.__version__, "normalization": args.normalization, "rows": rows,
                    "seconds": time.time() - started}, f, indent=1)
-    write_page(args.out + ".md", study, rows, getattr(tp, "__version__", "?"), args.normalization)
+    write_page(args.out + ".md", study, rows, library_version(tp), args.normalization)
+
+
+def library_version(tp):
+    """Torch-Pruning's version: its attribute where it has one, else the installed package's."""
+    from importlib import metadata
+    try:
+        return getattr(tp, "__version__", None) or metadata.version("torch-pruning")
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def shortfall(rows, theirs):
@@ -375,9 +384,10 @@ def write_page(path, study, rows, version, normalization):
         "That ranking is one of the candidates oicsr's calibration measures, so where it is the best the two prune "
         "the same channels, or nearly. Elsewhere another normalisation keeps more: on weights that are not sparse a "
         "layer's scale says little, and on weights a regularizer has made sparse the raw energy finds the dead "
-        "channels of every layer. Most of the lead comes from compensation: a channel after BatchNorm and ReLU "
-        "averages well above zero, and removing it without folding that mean into its readers shifts every "
-        "layer after it.",
+        "channels of every layer. The calibration chose compensation in "
+        f"{sum(r['oicsrSelection'].endswith('+comp') for r in rows)} of the {len(rows)} cells: a channel after "
+        "BatchNorm and ReLU averages above zero, and removing it without folding that mean into its readers shifts "
+        "every layer after it.",
         "",
         "| model | regularizer | dense | T | oicsr | oicsr's ranking | TP | oicsr − TP | TP as run |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -43,7 +43,7 @@ enum StudyReport {
         var md = """
             ## The group and the optimiser
 
-            Test top-1 as pruned (the fixed ranking, no repair), in points. The lead of OICSR-GL with the
+            Test top-1 as pruned (the fixed ranking; no fine-tuning, no BN re-estimation), in points. The lead of OICSR-GL with the
             proximal step over GL trained as the paper trains it (subgradient) splits into the group's part
             and the optimiser's part, and the split depends on which comes first: both orders are shown.
 
@@ -84,7 +84,8 @@ enum StudyReport {
         var md = """
             # OICSR on \(r.dataset): the group, the optimiser, and pruning before fine-tuning
 
-            Written by `oicsr study` (\(minutes) minutes on this machine, two shared cores). Each of
+            Written by `oicsr study` (the run that wrote it: \(minutes) minutes on two shared cores; a run reuses the models
+            it finds trained in its cache). Each of
             \(r.architectures.map { "`\($0)`" }.joined(separator: " and ")) is trained for \(r.epochs) epochs (SGD, momentum 0.9, lr 0.05 cosine,
             weight decay 5e-4, batch 128, seed 1) on the first \(r.trainExamples) training images with each regularizer: L2
             (weight decay only); GL (group lasso on each layer's filters) and OICSR-GL (group lasso on whole out-in
@@ -95,8 +96,8 @@ enum StudyReport {
             and linear layers for one image. Pruning is one-shot, by the global greedy selection (cap 50% of a
             layer's channels), by two rankings (see [selection.md](selection.md)): the fixed one chosen over all
             models on validation, **\(r.defaultSelection.name)**, which the comparisons between regularizers use;
-            and the calibrated one, the default of `oicsr prune`: per model and target, the candidate ranking
-            whose pruned model keeps the most top-1 on the validation images. Checkpoints are in `\(r.cache)/`.
+            and the calibrated one, the default of `oicsr prune`: per model and target, the candidate ranking,
+            with or without compensation (`+comp`), whose pruned model keeps the most top-1 on the validation images. Checkpoints are in `\(r.cache)/`.
 
             \(decomposition(r))
 
