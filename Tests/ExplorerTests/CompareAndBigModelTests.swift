@@ -84,6 +84,8 @@ struct CompareAndBigModelTests {
         let words = command.split(separator: " ").map(String.init)
         #expect(Array(words.prefix(3)) == ["oicsr", "prune", "/models/convnet-s.safetensors"])
         #expect(words.contains("--criterion") && words.contains("out-in") && words.contains("per-weight"), "n moved past the default")
+        // Surgery as the explorer's `p` does it, with nothing left for a calibration to choose.
+        #expect(words.firstIndex(of: "--compensate").map { words[$0 + 1] } == (state.settings.compensates ? "on" : "off"))
         let share = try #require(words.firstIndex(of: "--flops").flatMap { Double(words[$0 + 1]) })
         let selection = try #require(state.walk).selection
         #expect(selection.stepCount(toReach: share) == state.settings.steps, "--flops \(share) stops at the explorer's step")

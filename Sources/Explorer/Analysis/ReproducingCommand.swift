@@ -2,7 +2,7 @@ import Canvas
 import Pruning
 
 // The command line that makes, from a script, the model the explorer's selection describes:
-//   oicsr prune m.safetensors --flops 0.304 --criterion out-in --normalization raw --out m-pruned-30.safetensors
+//   oicsr prune m.safetensors --flops 0.304 --criterion out-in --normalization raw --compensate on --out m-pruned-30.safetensors
 // `oicsr prune` runs the same walk and stops at the first step whose removed share reaches
 // `--flops`; the share printed is the shortest decimal that stops it at the explorer's step.
 
@@ -15,7 +15,8 @@ extension ExplorerState {
         let share = Self.shortestShare(above: selection.removedShare(after: settings.steps - 1),
                                        upTo: selection.removedShare(after: settings.steps))
         var words = ["oicsr", "prune", Self.quoted(model.path), "--flops", share,
-                     "--criterion", settings.criterion.rawValue, "--normalization", settings.normalization.rawValue]
+                     "--criterion", settings.criterion.rawValue, "--normalization", settings.normalization.rawValue,
+                     "--compensate", settings.compensates ? "on" : "off"]
         if settings.coupled { words.append("--coupled") }
         if let pruned = results.pruned, pruned.settings.walkKey == settings.walkKey, pruned.settings.steps == settings.steps {
             if pruned.batchNormReestimations > 0 { words += ["--bn-recalibrate", String(Jobs.batchNormExamples)] }
