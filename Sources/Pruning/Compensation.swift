@@ -14,9 +14,8 @@ import Engine
 
 enum Compensation {
     /// Adds to `pruned` (made from `source` by `plan`) what the removed channels' expected
-    /// values added to each layer that read them. Returns the number of layers changed.
-    @discardableResult
-    static func fold(from source: Model, into pruned: Model, groups: ChannelGroups, plan: PruningPlan) -> Int {
+    /// values added to each layer that read them.
+    static func fold(from source: Model, into pruned: Model, groups: ChannelGroups, plan: PruningPlan) {
         let moments = source.channelMoments()
         let graph = source.graph
         var shifts: [Int: [Double]] = [:]  // by reading layer: one shift per output channel
@@ -47,9 +46,8 @@ enum Compensation {
                 shifts[layer.index] = shift
             }
         }
-        var changed = 0
         let kept = plan.kept
-        for (index, shift) in shifts.sorted(by: { $0.key < $1.key }) {
+        for (index, shift) in shifts {
             let layer = graph.layers[index]
             let outputs = Surgery.keptIndices(groups.outputLayouts[index], kept: kept, features: false) ?? Array(shift.indices)
             if let bias = pruned.parameter(named: layer.name + ".bias") {
@@ -57,12 +55,9 @@ enum Compensation {
             } else if graph.consumers[index].count == 1, case let reader = graph.layers[graph.consumers[index][0]],
                       reader.kind == .batchnorm, let mean = pruned.buffers.first(where: { $0.name == reader.name + ".running_mean" }) {
                 for (j, o) in outputs.enumerated() { mean.tensor[j] -= Float(shift[o]) }
-            } else {
-                continue
             }
-            changed += 1
+            // Otherwise the reader has nowhere to take a constant: left as removal leaves it.
         }
-        return changed
     }
 }
 
