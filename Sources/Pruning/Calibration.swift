@@ -38,7 +38,7 @@ public struct CalibrationScore: Sendable, Codable, Equatable {
     }
 
     /// The ranking's name, marked when compensated.
-    public var name: String { ranking.name + (compensated ? " +comp" : "") }
+    public var name: String { ranking.name + CompensationChoice.mark(compensated) }
 
     /// The better of two: more top-1, then less loss (on a few thousand images top-1 ties often).
     func beats(_ other: CalibrationScore) -> Bool {

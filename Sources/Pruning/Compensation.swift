@@ -70,6 +70,9 @@ public enum CompensationChoice: String, Sendable, Codable, CaseIterable {
     /// What `chosen` does when nothing is calibrated (docs/selection.md).
     public static let uncalibrated = true
 
+    /// How a ranking's name is marked when surgery compensated ("out-in/raw +comp").
+    public static func mark(_ compensated: Bool) -> String { compensated ? " +comp" : "" }
+
     /// How many ways a calibration measures each candidate ranking.
     public var ways: Int { candidates.count }
 

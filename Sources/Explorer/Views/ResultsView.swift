@@ -74,7 +74,7 @@ enum ResultsView {
             let accuracy = model.latest.map { "top-1 \(Format.percent($0.top1, decimals: 1))" } ?? "top-1 –"
             var line: Line = [((current ? "▸ " : "  ") + Text.padded(model.name, width: 10), current ? .selected : .normal),
                               ("  \(model.settings.criterion.rawValue)/\(model.settings.normalization.rawValue)"
-                               + (model.settings.compensates ? " +comp" : ""), .dim),
+                               + CompensationChoice.mark(model.settings.compensates), .dim),
                               ("  " + Text.padded(accuracy, width: 12), .accent), ("  " + stage, .normal)]
             if model.isSaved {
                 line.append(("  saved " + ExplorerView.fileName(model.savedPath ?? ""), .good))

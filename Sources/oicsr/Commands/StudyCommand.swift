@@ -301,7 +301,7 @@ enum StudyCommand {
                         })
                     } catch is PruningCancelled { throw Interrupted() }
                     return (try Surgery.prune(model, groups: plan.groups, plan: plan.firstRound, compensating: plan.compensates),
-                            plan.selection!.removedShare(after: plan.wholeTargetSteps!), plan.chosen!.ranking.name + (plan.compensates ? " +comp" : ""))
+                            plan.selection!.removedShare(after: plan.wholeTargetSteps!), plan.chosen!.ranking.name + CompensationChoice.mark(plan.compensates))
                 }
                 for target in options.quick ? [0.3, 0.5] : targets {
                     let (pruned, removed) = try probe.pruned(criterion, standard.normalization, target: target,

@@ -83,7 +83,7 @@ enum SelectionChoice {
             if l2Criterion != .outChannel { unfixed.append("l2: \(l2Criterion.rawValue)") }
             if glCriterion != .outChannel { unfixed.append("gl: \(glCriterion.rawValue)") }
             return normalization.rawValue + (unfixed.isEmpty ? "" : " (\(unfixed.joined(separator: ", ")))")
-                + (compensates == true ? " +comp" : "")
+                + CompensationChoice.mark(compensates == true)
         }
 
         /// The criterion this candidate ranks `variant`'s models by.

@@ -218,7 +218,7 @@ enum StudyReport {
                         && abs($0.target - 0.5) < 1e-9
                 }.map { pct($0.validationTop1) } ?? "–"
             }
-            md += "| \(parts[0]) | \(parts[1])\(parts[2] == "true" ? " +comp" : "") | " + row.joined(separator: " | ") + " |\n"
+            md += "| \(parts[0]) | \(parts[1])\(CompensationChoice.mark(parts[2] == "true")) | " + row.joined(separator: " | ") + " |\n"
         }
         md += """
 
