@@ -7,14 +7,30 @@ import Engine
 // keeps the ranking whose model classifies the most of them. Each ranking is measured with
 // and without compensation (Compensation.swift) when the schedule leaves that open.
 // Candidates whose walks take the same channels are measured once each way.
+//
+// The best candidates often differ by a few tenths of a point, which on 2,000 images is a
+// handful of images: noise. Measuring all two dozen on 10,000 would cost five times as much, so
+// the measure is in two stages: every candidate on the last `screening` images, then the few
+// best again on all of them, and the choice is made among those few alone.
 
 /// Images a schedule chooses its ranking on: held out from training where the caller can.
 public struct Calibration {
+    /// How many images `oicsr prune` and the explorer calibrate on by default, how many of
+    /// them every candidate is screened on, and how many candidates are measured on all.
+    public static let defaultExamples = 10_000
+    public static let defaultScreening = 2_000
+    public static let defaultFinalists = 4
+
     public let images: Dataset
     /// The model's input normalisation.
     public let normalization: Normalization
-    /// Candidates measured so far and their number, also called while one is measured;
-    /// returns false to stop (the plan then throws `PruningCancelled`).
+    /// How many of the last images every candidate is screened on.
+    public var screening = Calibration.defaultScreening
+    /// How many of the best screened candidates (distinct prunings) are measured on all images.
+    public var finalists = Calibration.defaultFinalists
+    /// Measures made so far and their number (every distinct candidate screened, then every
+    /// finalist), also called while one is made; returns false to stop (the plan then throws
+    /// `PruningCancelled`).
     public var progress: (_ done: Int, _ of: Int) -> Bool
 
     public init(images: Dataset, normalization: Normalization, progress: @escaping (_ done: Int, _ of: Int) -> Bool = { _, _ in true }) {
@@ -32,17 +48,22 @@ public struct CalibrationScore: Sendable, Codable, Equatable {
     public let removedShare: Double
     public let top1: Double
     public let loss: Double
+    /// The images it was measured on: all of them for a finalist, else the screening images.
+    public let examples: Int
 
-    public init(ranking: Ranking, compensated: Bool, removedShare: Double, top1: Double, loss: Double) {
+    public init(ranking: Ranking, compensated: Bool, removedShare: Double, top1: Double, loss: Double, examples: Int) {
         self.ranking = ranking; self.compensated = compensated; self.removedShare = removedShare; self.top1 = top1; self.loss = loss
+        self.examples = examples
     }
 
     /// The ranking's name, marked when compensated.
     public var name: String { ranking.name + CompensationChoice.mark(compensated) }
 
-    /// The better of two: more top-1, then less loss (on a few thousand images top-1 ties often).
+    /// The better of two: a finalist beats a candidate screened out (their figures come from
+    /// different images), then more top-1, then less loss (on a few thousand images top-1 ties
+    /// often).
     func beats(_ other: CalibrationScore) -> Bool {
-        (top1, -loss) > (other.top1, -other.loss)
+        (examples, top1, -loss) > (other.examples, other.top1, -other.loss)
     }
 }
 
@@ -55,34 +76,72 @@ extension Calibration {
         let compensates: Bool
     }
 
-    /// The scores of `candidates` in their order, pruned from `model` to the steps each needs.
+    /// The scores of `candidates` in their order, pruned from `model` to the steps each needs:
+    /// every one screened, the finalists measured again on all images.
     func scores(_ candidates: [Candidate], model: Model, groups: ChannelGroups, cost: WidthCostModel,
                 widthMultiple: Int) throws -> [CalibrationScore] {
-        var measured: [MeasuredKey: (top1: Double, loss: Double)] = [:]
-        var scores: [CalibrationScore] = []
-        for (index, candidate) in candidates.enumerated() {
-            let plan = candidate.selection.plan(steps: candidate.wholeTargetSteps, widthMultiple: widthMultiple)
-            let result: (top1: Double, loss: Double)
-            let key = MeasuredKey(kept: plan.kept, compensates: candidate.compensates)
-            if let known = measured[key] {
-                result = known
-            } else {
-                let pruned: Model
-                do { pruned = try Surgery.prune(model, groups: groups, plan: plan, compensating: candidate.compensates) } catch {
-                    throw PruningError(problem: "calibrating \(candidate.ranking.name): \(error)", concernsTarget: false)
-                }
-                guard let evaluation = Evaluator.evaluate(pruned, dataset: images, normalization: normalization, progress: { _ in
-                    progress(index, candidates.count)
-                }) else { throw PruningCancelled() }
-                result = (evaluation.top1, evaluation.loss)
-                measured[key] = result
-            }
-            let removed = candidate.selection.removedShare(after: candidate.wholeTargetSteps, widthMultiple: widthMultiple, cost: cost)
-            scores.append(CalibrationScore(ranking: candidate.ranking, compensated: candidate.compensates, removedShare: removed,
-                                           top1: result.top1, loss: result.loss))
-            guard progress(index + 1, candidates.count) else { throw PruningCancelled() }
+        let screened = images.subset(last: screening)
+        // The images not screened on: a finalist's measure on all is the two parts together.
+        let rest = images.subset(first: images.count - screened.count)
+        let keys = candidates.map { MeasuredKey(kept: $0.selection.plan(steps: $0.wholeTargetSteps, widthMultiple: widthMultiple).kept,
+                                                compensates: $0.compensates) }
+        let distinct = keys.indices.filter { keys.firstIndex(of: keys[$0]) == $0 }
+        let final = rest.count > 0 && distinct.count > 1 ? min(finalists, distinct.count) : 0
+        let steps = distinct.count + final
+        var measured: [MeasuredKey: Measure] = [:]
+        for (done, index) in distinct.enumerated() {
+            let pruned = try prune(model, candidates[index], groups: groups, widthMultiple: widthMultiple)
+            measured[keys[index]] = try measure(pruned, on: screened, step: done, of: steps)
         }
-        return scores
+        // Pruned again rather than kept: surgery costs little beside an evaluation, and two
+        // dozen copies of a large model would not.
+        let ranked = distinct.sorted { a, b in
+            let (first, second) = (measured[keys[a]]!, measured[keys[b]]!)
+            return first.beats(second) || (!second.beats(first) && a < b)
+        }
+        for (done, index) in ranked.prefix(final).enumerated() {
+            let pruned = try prune(model, candidates[index], groups: groups, widthMultiple: widthMultiple)
+            measured[keys[index]] = measured[keys[index]]! + (try measure(pruned, on: rest, step: distinct.count + done, of: steps))
+        }
+        return candidates.indices.map { index in
+            let candidate = candidates[index], result = measured[keys[index]]!
+            return CalibrationScore(ranking: candidate.ranking, compensated: candidate.compensates,
+                                    removedShare: candidate.selection.removedShare(after: candidate.wholeTargetSteps,
+                                                                                   widthMultiple: widthMultiple, cost: cost),
+                                    top1: result.top1, loss: result.loss, examples: result.examples)
+        }
+    }
+
+    private func prune(_ model: Model, _ candidate: Candidate, groups: ChannelGroups, widthMultiple: Int) throws -> Model {
+        let plan = candidate.selection.plan(steps: candidate.wholeTargetSteps, widthMultiple: widthMultiple)
+        do { return try Surgery.prune(model, groups: groups, plan: plan, compensating: candidate.compensates) } catch {
+            throw PruningError(problem: "calibrating \(candidate.ranking.name): \(error)", concernsTarget: false)
+        }
+    }
+
+    /// `model` evaluated on `dataset` as measure `step` of `of`, progress reported along the way.
+    private func measure(_ model: Model, on dataset: Dataset, step: Int, of steps: Int) throws -> Measure {
+        guard let evaluation = Evaluator.evaluate(model, dataset: dataset, normalization: normalization, progress: { _ in
+            progress(step, steps)
+        }) else { throw PruningCancelled() }
+        guard progress(step + 1, steps) else { throw PruningCancelled() }
+        return Measure(top1: evaluation.top1, loss: evaluation.loss, examples: dataset.count)
+    }
+
+    /// Top-1 and mean loss over some images.
+    private struct Measure {
+        let top1: Double
+        let loss: Double
+        let examples: Int
+
+        func beats(_ other: Measure) -> Bool { (top1, -loss) > (other.top1, -other.loss) }
+
+        /// The measure over both sets of images.
+        static func + (a: Measure, b: Measure) -> Measure {
+            let n = Double(a.examples + b.examples)
+            return Measure(top1: (a.top1 * Double(a.examples) + b.top1 * Double(b.examples)) / n,
+                           loss: (a.loss * Double(a.examples) + b.loss * Double(b.examples)) / n, examples: a.examples + b.examples)
+        }
     }
 
     /// What makes two candidates' pruned models the same.

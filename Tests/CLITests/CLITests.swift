@@ -197,7 +197,7 @@ struct CLITests {
     @Test func pruneDryRunAndBadTargets() throws {
         let w = try Workspace()
         #expect(try w.train().status == 0)
-        let dry = try w.oicsr("prune", "tiny.safetensors", "--flops", "0.3", "--dry-run", "--json")
+        let dry = try w.oicsr("prune", "tiny.safetensors", "--flops", "0.3", "--calibrate", "0", "--dry-run", "--json")
         #expect(dry.status == 0, "\(dry.stderr)")
         let plan = try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any]
         #expect((plan?["removedShare"] as? Double).map { $0 >= 0.3 } == true)
@@ -234,7 +234,7 @@ struct CLITests {
         #expect(keptChannels == convWidths)
         #expect(recipe.fineTuning?.epochs == 1 && recipe.batchNormReestimation == 100 && recipe.training?.epochs != nil)
         // OICSR-GL fixes the criterion: the normalisation was chosen among six, each with and
-        // without compensation, on the last 2000 training images, here all 240 of them.
+        // without compensation, on the last 10000 training images, here all 240 of them.
         #expect(recipe.pruning?.calibration == Recipe.PruningRun.Calibration(examples: 240, candidates: 2 * EnergyNormalization.allCases.count))
         #expect(try w.oicsr("eval", "small.safetensors", "--data", w.data.path).status == 0)
     }
@@ -253,6 +253,7 @@ struct CLITests {
         let report = try #require(calibrated["calibration"] as? [String: Any])
         let candidates = try #require(report["candidates"] as? [[String: Any]])
         #expect(report["examples"] as? Int == 50 && candidates.count == 2 * 2 * EnergyNormalization.allCases.count)
+        #expect(candidates.allSatisfy { $0["examples"] as? Int == 50 }, "fewer images than the screening: all on each")
         let top1 = candidates.map { $0["top1"] as? Double ?? -1 }
         let chosen = try #require(candidates.first {
             ($0["ranking"] as? [String: String]) == ["criterion": calibrated["criterion"] as? String ?? "",

@@ -25,15 +25,18 @@ struct CalibrationKeyTests {
 
         let before = state.settings
         let chosen = Ranking(criterion: .outIn, normalization: .layerMean)
-        let scores = [CalibrationScore(ranking: before.walkKey.ranking, compensated: before.compensates, removedShare: target, top1: 0.21, loss: 2.3),
-                      CalibrationScore(ranking: chosen, compensated: !before.compensates, removedShare: target, top1: 0.40, loss: 1.6)]
-        state.send(.job(.finished(.calibrated(chosen, compensates: !before.compensates, scores: scores, examples: 2000, target: target))))
+        let scores = [CalibrationScore(ranking: before.walkKey.ranking, compensated: before.compensates, removedShare: target, top1: 0.21, loss: 2.3,
+                                       examples: 2000),
+                      CalibrationScore(ranking: chosen, compensated: !before.compensates, removedShare: target, top1: 0.40, loss: 1.6,
+                                       examples: 10000)]
+        state.send(.job(.finished(.calibrated(chosen, compensates: !before.compensates, scores: scores, examples: 10000, target: target))))
         #expect(state.job == nil)
         #expect(state.settings.normalization == .layerMean && state.settings.criterion == .outIn)
         #expect(state.settings.compensates == !before.compensates, "the prune job compensates as the calibration chose")
         #expect(state.settings.target == target, "the target stays; the walk's cursor moves to it")
         let text = state.message?.text ?? ""
-        #expect(text.contains(scores[1].name) && text.contains("40.0%") && text.contains("\(scores[0].name) kept 21.0%"), "\(text)")
+        #expect(text.contains(scores[1].name) && text.contains("40.0%") && text.contains("10000 training images")
+                && text.contains("\(scores[0].name) kept 21.0% of the last 2000"), "a screened-out score names its images: \(text)")
         state.send(.key("u"))
         #expect(state.settings == before)
     }

@@ -42,7 +42,7 @@ struct CalibrationTests {
             let steps = try #require(selection.stepCount(toReach: 0.4))
             let pruned = try Surgery.prune(model, groups: plan.groups, plan: selection.plan(steps: steps), compensating: score.compensated)
             let evaluation = try #require(Evaluator.evaluate(pruned, dataset: images, normalization: .identity(channels: 1)))
-            #expect(score.top1 == evaluation.top1 && score.loss == evaluation.loss, "\(score.name)")
+            #expect(score.top1 == evaluation.top1 && score.loss == evaluation.loss && score.examples == 64, "\(score.name)")
             #expect(score.removedShare == selection.removedShare(after: steps))
         }
         let chosen = try #require(plan.chosen).ranking
@@ -61,6 +61,51 @@ struct CalibrationTests {
         #expect(record.criterion == chosen.criterion && record.normalization == chosen.normalization)
         #expect(record.calibration == Recipe.PruningRun.Calibration(examples: 64, candidates: count))
         #expect(record.compensated == (plan.compensates ? true : nil))
+    }
+
+    @Test("every candidate is screened on the last images, the best few are measured on all, and the choice is among them")
+    func screensThenMeasuresTheFinalists() throws {
+        let model = try Model(architecture: BuiltInModel.convnetS.architecture(), seed: 3)
+        let images = Self.images(count: 64)
+        let policy = SelectionPolicy(criterion: .outIn, alternatives: SelectionPolicy.rankings(criteria: [.outIn, .outChannel]))
+        let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: 0.4), policy: policy)
+        var calibration = Calibration(images: images, normalization: .identity(channels: 1))
+        calibration.screening = 16
+        calibration.finalists = 3
+        let plan = try schedule.plan(model, calibration: calibration)
+
+        let screened = images.subset(last: 16)
+        var prunings: [String: Bool] = [:]  // kept channels and compensation → a finalist
+        var finalistsOnScreen: [(top1: Double, loss: Double)] = [], othersOnScreen: [(top1: Double, loss: Double)] = []
+        for score in plan.calibration {
+            let selection = GreedySelection.walk(model: model, groups: plan.groups, criterion: score.ranking.criterion,
+                                                 normalization: score.ranking.normalization, metric: .flops)
+            let pruning = selection.plan(steps: try #require(selection.stepCount(toReach: 0.4)))
+            let pruned = try Surgery.prune(model, groups: plan.groups, plan: pruning, compensating: score.compensated)
+            let onScreen = try #require(Evaluator.evaluate(pruned, dataset: screened, normalization: .identity(channels: 1)))
+            let isFinalist = score.examples == 64
+            if isFinalist {
+                // Screened and the rest put together: the measure on all 64 (the loss summed in another
+                // order, so to rounding).
+                let all = try #require(Evaluator.evaluate(pruned, dataset: images, normalization: .identity(channels: 1)))
+                #expect(abs(score.top1 - all.top1) < 1e-12 && abs(score.loss - all.loss) < 1e-5 * all.loss, "\(score.name)")
+                finalistsOnScreen.append((onScreen.top1, onScreen.loss))
+            } else {
+                #expect(score.examples == 16 && score.top1 == onScreen.top1 && score.loss == onScreen.loss, "\(score.name)")
+                othersOnScreen.append((onScreen.top1, onScreen.loss))
+            }
+            prunings["\(pruning.kept) \(score.compensated)"] = isFinalist
+        }
+        #expect(prunings.values.filter { $0 }.count == 3, "three distinct prunings are finalists")
+        #expect(prunings.count > 3, "some are screened out, or the test could not tell")
+        // No candidate screened out did better on the screening images than a finalist.
+        let worstFinalist = try #require(finalistsOnScreen.min { ($0.top1, -$0.loss) < ($1.top1, -$1.loss) })
+        #expect(othersOnScreen.allSatisfy { ($0.top1, -$0.loss) <= (worstFinalist.top1, -worstFinalist.loss) })
+        // The chosen one is the best finalist on all the images.
+        let chosen = try #require(plan.calibration.first { $0.ranking == plan.chosen?.ranking && $0.compensated == plan.compensates })
+        #expect(chosen.examples == 64)
+        #expect(plan.calibration.filter { $0.examples == 64 }.allSatisfy { ($0.top1, -$0.loss) <= (chosen.top1, -chosen.loss) })
+        #expect(plan.calibrationExamples == 64)
     }
 
     @Test("without images, or with one candidate, the policy's own ranking and compensation are used and nothing is measured")

@@ -142,20 +142,17 @@ enum Jobs {
 
     // MARK: Choosing the ranking
 
-    /// The last training images, on which `calibrate` measures the candidates.
-    static let calibrationExamples = 2000
-
     /// The calibration of `oicsr prune` (Pruning/Calibration.swift) at the explorer's target.
     static func calibrate(dense: ModelSnapshot, target: Double, settings: SelectionSettings, criteria: [ImportanceCriterion],
                           data: DataSplits, context: JobContext) throws -> JobResult {
         let model = try dense.model()
         let policy = settings.policy(alternatives: SelectionPolicy.rankings(criteria: criteria))
-        let images = data.train.subset(last: calibrationExamples)
+        let images = data.train.subset(last: Calibration.defaultExamples)
         let schedule = PruningSchedule(target: PruningTarget(metric: .flops, share: target), policy: policy)
         let plan: PruningSchedule.Plan
         do {
             plan = try schedule.plan(model, calibration: Calibration(images: images, normalization: dense.info.normalization) { done, of in
-                context.report(share: Double(done) / Double(of), phase: "\(done)/\(of) rankings")
+                context.report(share: Double(done) / Double(of), phase: "\(done)/\(of) measured")
                 return !context.isCancelled
             })
         } catch is PruningCancelled { throw JobCancelled() }

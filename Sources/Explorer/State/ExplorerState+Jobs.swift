@@ -296,7 +296,7 @@ extension ExplorerState {
             useRanking(ranking, compensating: compensates)
             let same = ranking == before.ranking && compensates == before.compensates
             let was = scores.first { $0.ranking == before.ranking && $0.compensated == before.compensates }
-                .map { "; \($0.name) kept \(Format.percent($0.top1, decimals: 1))" } ?? ""
+                .map { "; \($0.name) kept \(Format.percent($0.top1, decimals: 1))" + ($0.examples == examples ? "" : " of the last \($0.examples)") } ?? ""
             message = Message(.info, "\(best.name) keeps the most at \(Format.percent(target)), \(Format.percent(best.top1, decimals: 1)) of the last \(examples) training images as pruned, of \(scores.count) candidates" + (same ? "" : was))
         }
     }

@@ -16,8 +16,8 @@ enum PruneCommand {
         static let seed = Option.count("seed", default: 1, minimum: 0, help: "seed for fine-tuning")
         static let batchNormExamples = Option.count("bn-recalibrate", default: 0, minimum: 0,
                                                     help: "re-estimate BatchNorm statistics on N training images after pruning (0: off)")
-        static let calibration = Option.count("calibrate", placeholder: "N", default: 2000, minimum: 0,
-                                              help: "choose the criterion, normalisation and compensation not given by top-1 on the last N training images, each candidate pruned to the target (0: the defaults)")
+        static let calibration = Option.count("calibrate", placeholder: "N", default: Calibration.defaultExamples, minimum: 0,
+                                              help: "choose the criterion, normalisation and compensation not given by top-1 on the last N training images, each candidate pruned to the target and screened on the last \(Calibration.defaultScreening) of them, the \(Calibration.defaultFinalists) best measured on all (0: the defaults)")
         static let compensation = Option<CompensationChoice>.choice(
             "compensate", placeholder: "WHEN", default: .chosen,
             defaultDescription: "chosen with the ranking on calibration images (--calibrate), else \(CompensationChoice.uncalibrated ? "on" : "off")",
@@ -252,9 +252,11 @@ enum PruneCommand {
         if let calibration = result.calibration, let best = calibration.candidates.first(where: {
             $0.ranking.criterion.rawValue == result.criterion && $0.ranking.normalization.rawValue == result.normalization
                 && $0.compensated == result.compensated }) {
-            print(String(format: "  the best of %d candidates on the last %d training images: top-1 %@ there as pruned (the default %@: %@)",
-                         calibration.candidates.count, calibration.examples, Format.percent(best.top1, decimals: 2),
-                         calibration.candidates[0].name, Format.percent(calibration.candidates[0].top1, decimals: 2)))
+            let fallback = calibration.candidates[0]
+            print(String(format: "  the best of %d candidates on the last %d training images: top-1 %@ there as pruned (the default %@: %@%@)",
+                         calibration.candidates.count, best.examples, Format.percent(best.top1, decimals: 2),
+                         fallback.name, Format.percent(fallback.top1, decimals: 2),
+                         fallback.examples == best.examples ? "" : " on the last \(fallback.examples), screened out"))
         }
         print("MACs        " + change(result.before.macs, result.after.macs))
         print("parameters  " + change(result.before.parameters, result.after.parameters))

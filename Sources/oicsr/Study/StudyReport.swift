@@ -97,7 +97,9 @@ enum StudyReport {
             layer's channels), by two rankings (see [selection.md](selection.md)): the fixed one chosen over all
             models on validation, **\(r.defaultSelection.name)**, which the comparisons between regularizers use;
             and the calibrated one, the default of `oicsr prune`: per model and target, the candidate ranking,
-            with or without compensation (`+comp`), whose pruned model keeps the most top-1 on the validation images. Checkpoints are in `\(r.cache)/`.
+            with or without compensation (`+comp`), whose pruned model keeps the most top-1 on the validation images (every
+            candidate on all \(r.validationExamples) of them, where `oicsr prune` screens on \(Calibration.defaultScreening) and measures the best
+            again on \(Calibration.defaultExamples)). Checkpoints are in `\(r.cache)/`.
 
             \(decomposition(r))
 
@@ -169,11 +171,16 @@ enum StudyReport {
             (`+comp`: surgery folds each removed channel's expected value, E[max(0, N(β, γ²))] from its BatchNorm
             carried through ReLUs, sums and pools, into the biases or BatchNorm means of the layers that read it,
             so that what they lose is the channel's variation, not its mean; from the weights alone, no data),
-            measures each copy as pruned on calibration images (`--calibrate N`: the last N = 2000 training
+            measures each copy as pruned on calibration images (`--calibrate N`: the last N = \(Calibration.defaultExamples) training
             images, held out when the model was trained on the ones before them; never the test set), and keeps
-            the candidate whose copy classifies the most of them. Candidates that take the same channels are
-            measured once each way; on the models below `oicsr prune --dry-run` takes about 6 seconds for
-            convnet-s and 14 for resnet20 (24 candidates, 2000 images). How it compares with the fixed ranking on the test set is in [oicsr-study.md](oicsr-study.md),
+            the candidate whose copy classifies the most of them. It measures in two stages: every copy on the
+            last \(Calibration.defaultScreening) of the images, then the \(Calibration.defaultFinalists) best again on all of them, and the choice is made among
+            those \(Calibration.defaultFinalists). The best candidates often differ by a few tenths of a point, a handful of images in \(Calibration.defaultScreening):
+            noise that picked a candidate keeping 0.9 points less on the test set than Torch-Pruning's ranking in
+            one cell of [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md) when every candidate was measured on \(Calibration.defaultScreening) images alone;
+            measuring all of them on \(Calibration.defaultExamples) would take five times as long. Candidates that take the same channels are
+            measured once each way; on the models below `oicsr prune --dry-run` takes about 9 seconds for
+            convnet-s and 24 for resnet20 (24 candidates; 6 and 15 with `--calibrate 2000`, one stage). How it compares with the fixed ranking on the test set is in [oicsr-study.md](oicsr-study.md),
             and with Torch-Pruning in [selection-vs-torch-pruning.md](selection-vs-torch-pruning.md).
 
             Without calibration images that fit the model (`oicsr energies`, the explorer's walk until `N`
