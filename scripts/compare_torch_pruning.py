@@ -5,7 +5,7 @@ late in training) and every target of 10-70% of MACs removed, with no fine-tunin
 re-estimation:
 
 - oicsr: `oicsr prune CHECKPOINT --flops T --json` with its defaults (the ranking, and whether
-  surgery compensates the removed channels, chosen on the last 2000 training images, which the
+  surgery compensates the removed channels, chosen on the last 10000 training images, which the
   study's models never saw; cap 50% of a layer's channels), which evaluates the pruned model on
   the test set. Every oicsr figure on the page comes from that output.
 - Torch-Pruning (the library itself, `pip install --no-deps torch-pruning`): the same checkpoint
@@ -344,8 +344,8 @@ def write_page(path, study, rows, version, normalization):
         "",
         "- **oicsr**: `oicsr prune CHECKPOINT --flops T --json`, its defaults: "
         + ("the ranking (normalisation, and the criterion where training left it open), with or without compensation, "
-           "that keeps the most top-1 as pruned on the last 2000 training images, which the study's models never saw "
-           "(see [selection.md](selection.md)); "
+           "that keeps the most top-1 as pruned on the last 10000 training images, which the study's models never saw "
+           "(every candidate screened on the last 2000, the 4 best measured on all 10000; see [selection.md](selection.md)); "
            if calibrated else f"the fixed ranking ({', '.join(sorted({r['oicsrSelection'] for r in rows}))}); ")
         + "compensation (`+comp` below) is part of oicsr's surgery: each removed channel's expected value, "
         "E[max(0, N(β, γ²))] from its BatchNorm carried through ReLUs, sums and pools, is folded into the biases or "
