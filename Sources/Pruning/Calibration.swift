@@ -81,72 +81,71 @@ extension Calibration {
     func scores(_ candidates: [Candidate], model: Model, groups: ChannelGroups, cost: WidthCostModel,
                 widthMultiple: Int) throws -> [CalibrationScore] {
         let screened = images.subset(last: screening)
-        // The images not screened on: a finalist's measure on all is the two parts together.
+        // The images not screened on: a finalist's measure on all is the two parts pooled.
         let rest = images.subset(first: images.count - screened.count)
-        let keys = candidates.map { MeasuredKey(kept: $0.selection.plan(steps: $0.wholeTargetSteps, widthMultiple: widthMultiple).kept,
-                                                compensates: $0.compensates) }
-        let distinct = keys.indices.filter { keys.firstIndex(of: keys[$0]) == $0 }
+        let plans = candidates.map { $0.selection.plan(steps: $0.wholeTargetSteps, widthMultiple: widthMultiple) }
+        let keys = candidates.indices.map { MeasuredKey(kept: plans[$0].kept, compensates: candidates[$0].compensates) }
+        var seen = Set<MeasuredKey>()
+        let distinct = keys.indices.filter { seen.insert(keys[$0]).inserted }
         let final = rest.count > 0 && distinct.count > 1 ? min(finalists, distinct.count) : 0
         let steps = distinct.count + final
-        var measured: [MeasuredKey: Measure] = [:]
-        for (done, index) in distinct.enumerated() {
-            let pruned = try prune(model, candidates[index], groups: groups, widthMultiple: widthMultiple)
-            measured[keys[index]] = try measure(pruned, on: screened, step: done, of: steps)
+        // Pruned once per measure rather than kept: surgery costs little beside an evaluation,
+        // and two dozen copies of a large model would not.
+        func pruned(_ index: Int) throws -> Model {
+            do { return try Surgery.prune(model, groups: groups, plan: plans[index], compensating: candidates[index].compensates) } catch {
+                throw PruningError(problem: "calibrating \(candidates[index].ranking.name): \(error)", concernsTarget: false)
+            }
         }
-        // Pruned again rather than kept: surgery costs little beside an evaluation, and two
-        // dozen copies of a large model would not.
+        var measured: [MeasuredKey: Evaluation] = [:]
+        for (done, index) in distinct.enumerated() {
+            measured[keys[index]] = try measure(pruned(index), on: screened, step: done, of: steps)
+        }
         let ranked = distinct.sorted { a, b in
             let (first, second) = (measured[keys[a]]!, measured[keys[b]]!)
-            return first.beats(second) || (!second.beats(first) && a < b)
+            return first.keepsMore(than: second) || (!second.keepsMore(than: first) && a < b)
         }
         for (done, index) in ranked.prefix(final).enumerated() {
-            let pruned = try prune(model, candidates[index], groups: groups, widthMultiple: widthMultiple)
-            measured[keys[index]] = measured[keys[index]]! + (try measure(pruned, on: rest, step: distinct.count + done, of: steps))
+            let onRest = try measure(pruned(index), on: rest, step: distinct.count + done, of: steps)
+            measured[keys[index]] = measured[keys[index]]!.pooled(with: onRest)
         }
         return candidates.indices.map { index in
             let candidate = candidates[index], result = measured[keys[index]]!
             return CalibrationScore(ranking: candidate.ranking, compensated: candidate.compensates,
                                     removedShare: candidate.selection.removedShare(after: candidate.wholeTargetSteps,
                                                                                    widthMultiple: widthMultiple, cost: cost),
-                                    top1: result.top1, loss: result.loss, examples: result.examples)
-        }
-    }
-
-    private func prune(_ model: Model, _ candidate: Candidate, groups: ChannelGroups, widthMultiple: Int) throws -> Model {
-        let plan = candidate.selection.plan(steps: candidate.wholeTargetSteps, widthMultiple: widthMultiple)
-        do { return try Surgery.prune(model, groups: groups, plan: plan, compensating: candidate.compensates) } catch {
-            throw PruningError(problem: "calibrating \(candidate.ranking.name): \(error)", concernsTarget: false)
+                                    top1: result.top1, loss: result.loss, examples: result.count)
         }
     }
 
     /// `model` evaluated on `dataset` as measure `step` of `of`, progress reported along the way.
-    private func measure(_ model: Model, on dataset: Dataset, step: Int, of steps: Int) throws -> Measure {
+    private func measure(_ model: Model, on dataset: Dataset, step: Int, of steps: Int) throws -> Evaluation {
         guard let evaluation = Evaluator.evaluate(model, dataset: dataset, normalization: normalization, progress: { _ in
             progress(step, steps)
         }) else { throw PruningCancelled() }
         guard progress(step + 1, steps) else { throw PruningCancelled() }
-        return Measure(top1: evaluation.top1, loss: evaluation.loss, examples: dataset.count)
-    }
-
-    /// Top-1 and mean loss over some images.
-    private struct Measure {
-        let top1: Double
-        let loss: Double
-        let examples: Int
-
-        func beats(_ other: Measure) -> Bool { (top1, -loss) > (other.top1, -other.loss) }
-
-        /// The measure over both sets of images.
-        static func + (a: Measure, b: Measure) -> Measure {
-            let n = Double(a.examples + b.examples)
-            return Measure(top1: (a.top1 * Double(a.examples) + b.top1 * Double(b.examples)) / n,
-                           loss: (a.loss * Double(a.examples) + b.loss * Double(b.examples)) / n, examples: a.examples + b.examples)
-        }
+        return evaluation
     }
 
     /// What makes two candidates' pruned models the same.
     private struct MeasuredKey: Hashable {
         let kept: [[Int]]
         let compensates: Bool
+    }
+}
+
+private extension Evaluation {
+    /// More top-1, then less loss: how a calibration ranks two prunings on the same images.
+    func keepsMore(than other: Evaluation) -> Bool { (top1, -loss) > (other.top1, -other.loss) }
+
+    /// The evaluation over these images and `other`'s together. Per-class accuracies would need
+    /// per-class counts, which an evaluation does not keep; a calibration does not read them.
+    func pooled(with other: Evaluation) -> Evaluation {
+        let n = Double(count + other.count)
+        var pooled = self
+        pooled.top1 = (top1 * Double(count) + other.top1 * Double(other.count)) / n
+        pooled.loss = (loss * Double(count) + other.loss * Double(other.count)) / n
+        pooled.perClassAccuracy = []
+        pooled.count = count + other.count
+        return pooled
     }
 }
